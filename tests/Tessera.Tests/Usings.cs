@@ -1,0 +1,4 @@
+global using Tessera.IR;
+global using Xunit;
+global using Attribute = Tessera.IR.Attribute;
+global using Type = Tessera.IR.Type;

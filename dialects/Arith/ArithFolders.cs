@@ -206,7 +206,7 @@ public sealed partial class ArithDialect
     }
 
     /// <summary>Builds <c>x op (c1 op c2)</c> for reassociation rules; the constant is folded at once.</summary>
-    private static bool ReplaceWithBinaryOfConstants(Match m, PatternRewriter rw, string opName, Func<long, long, long> f)
+    private static bool ReplaceWithBinaryOfConstants(PatternMatch m, PatternRewriter rw, string opName, Func<long, long, long> f)
     {
         if (m.Attr("c1") is not IntegerAttr c1 || m.Attr("c2") is not IntegerAttr c2 || c1.Type != c2.Type)
         {

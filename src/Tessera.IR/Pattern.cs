@@ -6,7 +6,7 @@ namespace Tessera.IR;
 /// </summary>
 public abstract class Pat
 {
-    public abstract bool Match(Value v, Match m);
+    public abstract bool Match(Value v, PatternMatch m);
 
     /// <summary>Any value, captured as <paramref name="name"/>. Repeating a name requires the same value (x - x).</summary>
     public static Pat Any(string? name = null) => new AnyPat(name);
@@ -22,12 +22,12 @@ public abstract class Pat
 
     private sealed class AnyPat(string? name) : Pat
     {
-        public override bool Match(Value v, Match m) => name is null || m.Bind(name, v);
+        public override bool Match(Value v, PatternMatch m) => name is null || m.Bind(name, v);
     }
 
     private sealed class ConstPat(string? name, Func<Attribute, bool>? predicate) : Pat
     {
-        public override bool Match(Value v, Match m)
+        public override bool Match(Value v, PatternMatch m)
         {
             if (v.DefiningOp is not { } def || !def.HasTrait(OpTraits.ConstantLike) || def.GetAttr("value") is not { } attr)
             {
@@ -57,7 +57,7 @@ public sealed class OpPat(string opName, Pat[] operands, string? captureName, bo
 
     public string OpName => opName;
 
-    public bool MatchOp(Operation op, Match m)
+    public bool MatchOp(Operation op, PatternMatch m)
     {
         if (op.Name != opName || op.NumOperands != operands.Length || op.OpOperands.Any(o => o.Value is null))
         {
@@ -80,7 +80,7 @@ public sealed class OpPat(string opName, Pat[] operands, string? captureName, bo
         return false;
     }
 
-    private bool Capture(Operation op, Match m)
+    private bool Capture(Operation op, PatternMatch m)
     {
         if (captureName is not null)
         {
@@ -90,7 +90,7 @@ public sealed class OpPat(string opName, Pat[] operands, string? captureName, bo
         return true;
     }
 
-    private bool MatchOperands(Operation op, Match m, bool swapped)
+    private bool MatchOperands(Operation op, PatternMatch m, bool swapped)
     {
         for (int i = 0; i < operands.Length; i++)
         {
@@ -104,11 +104,11 @@ public sealed class OpPat(string opName, Pat[] operands, string? captureName, bo
         return true;
     }
 
-    public override bool Match(Value v, Match m) => v.DefiningOp is { } d && MatchOp(d, m);
+    public override bool Match(Value v, PatternMatch m) => v.DefiningOp is { } d && MatchOp(d, m);
 }
 
 /// <summary>What a <see cref="Pat"/> bound: values, ops and constant attributes, by capture name.</summary>
-public sealed class Match
+public sealed class PatternMatch
 {
     public Dictionary<string, Value> Values { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, Operation> Ops { get; } = new(StringComparer.Ordinal);
@@ -155,11 +155,11 @@ public sealed class Match
 public sealed class Rule : RewritePattern
 {
     private readonly OpPat _pattern;
-    private readonly Func<Match, PatternRewriter, bool> _rewrite;
+    private readonly Func<PatternMatch, PatternRewriter, bool> _rewrite;
 
     /// <param name="name">The rule's name, with its identity as a comment where declared (<c>x + 0 -> x</c>).</param>
     /// <param name="rewrite">Performs the replacement; returns false to decline after all (e.g. a type mismatch).</param>
-    public Rule(string name, OpPat pattern, Func<Match, PatternRewriter, bool> rewrite, int benefit = 1)
+    public Rule(string name, OpPat pattern, Func<PatternMatch, PatternRewriter, bool> rewrite, int benefit = 1)
         : base(name, pattern.OpName, benefit)
     {
         _pattern = pattern;
@@ -182,7 +182,7 @@ public sealed class Rule : RewritePattern
 
     public override bool MatchAndRewrite(Operation op, PatternRewriter rewriter)
     {
-        var m = new Match { Root = op };
+        var m = new PatternMatch { Root = op };
         return _pattern.MatchOp(op, m) && _rewrite(m, rewriter);
     }
 }

@@ -292,7 +292,8 @@ public sealed class Printer
 
     private void PrintGeneric(Operation op)
     {
-        _sb.Append(op.Name);
+        // Quoted, the name tells the parser to read the generic form even though the op has a custom one.
+        _sb.Append(op.Def?.Syntax is null ? op.Name : Escape.Quote(op.Name));
         if (op.NumOperands > 0)
         {
             _sb.Append('(');

@@ -99,5 +99,5 @@ public static class CrashReproducer
         throw new IOException($"could not find a free file name for the reproducer near '{Path.Combine(dir, stem + ext)}'");
     }
 
-    private static string OneLine(string s) => s.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+    internal static string OneLine(string s) => s.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

@@ -107,8 +107,7 @@ internal static class PassReports
         string Pct(long t) => (t * 100.0 / total).ToString("F1", CultureInfo.InvariantCulture).PadLeft(6);
         sb.Append("===- Pass execution timing report -===\n");
         sb.Append("   wall ms      %  pass\n");
-        sb.Append(Ms(totalTicks)).Append(' ').Append(Pct(totalTicks)).Append("%  '").Append(root.Anchor).Append("' pipeline\n");
-        Rows(root, 1, slots, baseSlot, (slot, depth) =>
+        Rows(root, 0, slots, baseSlot, (slot, depth) =>
             sb.Append(Ms(slot.Ticks)).Append(' ').Append(Pct(slot.Ticks)).Append("%  ").Append(' ', 2 * depth).Append(slot.Label).Append('\n'));
         sb.Append(Ms(verifierTicks)).Append(' ').Append(Pct(verifierTicks)).Append("%  (verifier)\n");
         sb.Append(Ms(totalTicks)).Append(' ').Append(Pct(totalTicks)).Append("%  total\n");

@@ -93,7 +93,8 @@ public sealed class PassRegistry
     {
         string? best = null;
         int bestDistance = int.MaxValue;
-        foreach (var candidate in _passes.Keys.Concat(_pipelines.Keys).Order(StringComparer.Ordinal))
+        // Passes before pipeline names, each in flag order, so ties go to the first pass.
+        foreach (var candidate in _passes.Keys.Order(StringComparer.Ordinal).Concat(_pipelines.Keys.Order(StringComparer.Ordinal)))
         {
             int d = EditDistance(name, candidate);
             if (d < bestDistance)

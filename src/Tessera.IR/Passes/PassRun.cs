@@ -135,7 +135,7 @@ internal sealed class PassRun(PassManager pm, Operation root, DiagnosticBag diag
             _rootDirty = true;
             var path = WriteReproducer(pass, $"exception: {e.GetType().FullName}: {e.Message}", out var writeError);
             diags.Error(DiagnosticCodes.PassInternalError,
-                $"pass '{pass.Flag}' crashed on {PassInstrumentation.Describe(op)}: {e.GetType().FullName}: {e.Message}; "
+                $"pass '{pass.Flag}' crashed on {PassInstrumentation.Describe(op)}: {e.GetType().FullName}: {Passes.CrashReproducer.OneLine(e.Message)}; "
                 + (path is not null ? $"reproducer written to {path}" : $"no reproducer: {writeError}"), op.Location);
             return PassRunResult.InternalError(path);
         }

@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace Tessera.Cli;
+
+internal static class TesseraCommand
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Tessera: an MLIR-style ML compiler for ONNX and GGUF models, targeting a custom NPU, LLVM and PTX.");
+        root.Subcommands.Add(OptCommand.Build());
+        root.Subcommands.Add(PassesCommand.Build());
+        return root;
+    }
+}

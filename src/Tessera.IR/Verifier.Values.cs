@@ -77,7 +77,8 @@ internal sealed partial class VerifierRun
             return;
         }
 
-        if (op.ParentBlock is not null && op.NextInBlock is not null)
+        // Registered terminators get the (single) terminator-placement error from the trait check instead.
+        if (op.ParentBlock is not null && op.NextInBlock is not null && !op.HasTrait(OpTraits.Terminator))
         {
             Error(DiagnosticCodes.VerifySuccessors, $"'{op.Name}' has successors, so it must be the last operation in its block", op);
         }

@@ -59,3 +59,30 @@ public class SymbolDceTests
         Assert.Equal(7, Names(m).Length);
     }
 }
+
+public class SymbolDceNestedTests
+{
+    [Fact]
+    public void NestedReferencesKeepPathAndNestedTablesAreCleaned()
+    {
+        var (ctx, m) = PassTestUtil.Parse("""
+            builtin.module {
+              builtin.module @inner {
+                func.func private @used(%a: i32) -> i32 {
+                  func.return(%a) : i32
+                }
+                func.func private @dead(%a: i32) -> i32 {
+                  func.return(%a) : i32
+                }
+              }
+              func.func @main(%a: i32) -> i32 attributes {ref = @inner::@used} {
+                func.return(%a) : i32
+              }
+            }
+            """);
+        var pass = new Tessera.Passes.Transforms.SymbolDcePass();
+        Assert.Equal(Tessera.IR.Passes.PassResult.Changed, PassTestUtil.Run(pass, ctx, m));
+        var names = m.Walk().Select(SymbolTable.GetName).OfType<string>().ToArray();
+        Assert.Equal(["inner", "used", "main"], names);
+    }
+}

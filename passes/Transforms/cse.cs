@@ -40,79 +40,54 @@ public sealed class CsePass : Pass
         }
 
         var succs = blocks.Select(b => b.SuccessorBlocks.Where(index.ContainsKey).Select(s => index[s]).ToList()).ToList();
+        var preds = Enumerable.Range(0, n).Select(b => new List<int>()).ToList();
+        for (int b = 0; b < n; b++)
+        {
+            succs[b].ForEach(s => preds[s].Add(b));
+        }
 
-        // Iterative DFS post-order from the entry.
+        // Iterative DFS post-order from the entry; poNumber -1 marks unreachable blocks.
         var postOrder = new List<int>();
+        var poNumber = new int[n];
+        var idom = new int[n];
+        Array.Fill(poNumber, -1);
+        Array.Fill(idom, -1);
         var visited = new bool[n];
         var stack = new Stack<(int Block, int Next)>();
         if (n > 0)
         {
             visited[0] = true;
             stack.Push((0, 0));
+            idom[0] = 0;
         }
 
         while (stack.Count > 0)
         {
             var (b, next) = stack.Pop();
-            if (next < succs[b].Count)
+            if (next == succs[b].Count)
             {
-                stack.Push((b, next + 1));
-                int s = succs[b][next];
-                if (!visited[s])
-                {
-                    visited[s] = true;
-                    stack.Push((s, 0));
-                }
-            }
-            else
-            {
+                poNumber[b] = postOrder.Count;
                 postOrder.Add(b);
+                continue;
             }
-        }
 
-        var poNumber = new int[n];
-        Array.Fill(poNumber, -1);
-        for (int i = 0; i < postOrder.Count; i++)
-        {
-            poNumber[postOrder[i]] = i;
-        }
-
-        var preds = Enumerable.Range(0, n).Select(_ => new List<int>()).ToList();
-        for (int b = 0; b < n; b++)
-        {
-            foreach (int s in succs[b])
+            stack.Push((b, next + 1));
+            if (!visited[succs[b][next]])
             {
-                preds[s].Add(b);
+                visited[succs[b][next]] = true;
+                stack.Push((succs[b][next], 0));
             }
         }
 
-        var idom = new int[n];
-        Array.Fill(idom, -1);
-        if (n == 0)
-        {
-            return idom;
-        }
-
-        idom[0] = 0;
         for (bool changed = true; changed;)
         {
             changed = false;
-            for (int i = postOrder.Count - 1; i >= 0; i--)
+            for (int i = postOrder.Count - 2; i >= 0; i--)
             {
                 int b = postOrder[i];
-                if (b == 0)
-                {
-                    continue;
-                }
-
                 int newIdom = -1;
-                foreach (int p in preds[b])
+                foreach (int p in preds[b].Where(p => idom[p] != -1))
                 {
-                    if (idom[p] == -1)
-                    {
-                        continue;
-                    }
-
                     newIdom = newIdom == -1 ? p : Intersect(p, newIdom, idom, poNumber);
                 }
 
@@ -153,38 +128,15 @@ public sealed class CsePass : Pass
         public long CutoffInParent { get; } = cutoffInParent;
     }
 
+    /// <summary>Name, operand value ids, attributes in key order and result types; attributes compare structurally.</summary>
     private sealed class OpKey(string name, int[] operands, KeyValuePair<string, Attribute>[] attributes, Type[] resultTypes) : IEquatable<OpKey>
     {
-        private readonly int _hash = ComputeHash(name, operands, attributes, resultTypes);
+        private readonly int _hash = HashCode.Combine(name, operands.Aggregate(17, HashCode.Combine),
+            attributes.Aggregate(17, (h, a) => HashCode.Combine(h, a.Key, a.Value)), resultTypes.Aggregate(17, (h, t) => HashCode.Combine(h, t)));
 
-        private static int ComputeHash(string name, int[] operands, KeyValuePair<string, Attribute>[] attributes, Type[] resultTypes)
-        {
-            var h = new HashCode();
-            h.Add(name, StringComparer.Ordinal);
-            foreach (int o in operands)
-            {
-                h.Add(o);
-            }
-
-            foreach (var (k, v) in attributes)
-            {
-                h.Add(k, StringComparer.Ordinal);
-                h.Add(v);
-            }
-
-            foreach (var t in resultTypes)
-            {
-                h.Add(t);
-            }
-
-            return h.ToHashCode();
-        }
-
-        public bool Equals(OpKey? other) =>
-            other is not null && other._hash == _hash && other.Name == Name && other.Operands.AsSpan().SequenceEqual(Operands) &&
-            other.Attributes.Length == Attributes.Length &&
-            other.Attributes.Zip(Attributes).All(p => p.First.Key == p.Second.Key && p.First.Value.Equals(p.Second.Value)) &&
-            other.ResultTypes.SequenceEqual(ResultTypes);
+        public bool Equals(OpKey? o) =>
+            o is not null && o._hash == _hash && o.Name == Name && o.Operands.AsSpan().SequenceEqual(Operands) &&
+            o.Attributes.SequenceEqual(Attributes) && o.ResultTypes.SequenceEqual(ResultTypes);
 
         public string Name { get; } = name;
         public int[] Operands { get; } = operands;

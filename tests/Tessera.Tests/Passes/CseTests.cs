@@ -159,4 +159,27 @@ public class CseTests
         Assert.Equal(1, CountOps(m1, "arith.muli"));
         Assert.Equal(PassResult.Unchanged, Run(new CsePass(), ctx1, m1));
     }
+
+    [Fact]
+    public void LoopHeaderValueIsReusedInExitButNotViceVersa()
+    {
+        var (ctx, m) = Parse("""
+            builtin.module {
+              func.func @f(%a: i32, %c: i1) -> i32 {
+                cf.br [^bb1(%a : i32)]
+              ^bb1(%i: i32):
+                %h = arith.muli(%i, %a) : i32
+                cf.cond_br(%c) [^bb1(%h : i32), ^bb2] : i1
+              ^bb2:
+                %x = arith.muli(%i, %a) : i32
+                %y = arith.subi(%x, %a) : i32
+                func.return(%y) : i32
+              }
+            }
+            """);
+        Assert.Equal(PassResult.Changed, Run(new CsePass(), ctx, m));
+        Assert.Equal(1, CountOps(m, "arith.muli"));
+        var f = Func(m, "f");
+        Assert.Equal([0, 0, 1], CsePass.ImmediateDominators(f.Regions[0]));
+    }
 }

@@ -1,0 +1,20 @@
+using Tessera.Passes.Transforms;
+
+namespace Tessera.Passes;
+
+/// <summary>The passes this project ships, for a pass registry with <c>Register(string flag, Func&lt;Pass&gt; factory)</c>.</summary>
+public static class BuiltinPasses
+{
+    /// <summary>Registers every built-in pass under its flag; each factory returns a fresh instance with default options.</summary>
+    public static void RegisterAll(Action<string, Func<Pass>> register)
+    {
+        ArgumentNullException.ThrowIfNull(register);
+        Register(register, () => new CanonicalizePass());
+        Register(register, () => new CsePass());
+        Register(register, () => new DcePass());
+        Register(register, () => new SymbolDcePass());
+        Register(register, () => new InlinePass());
+    }
+
+    private static void Register(Action<string, Func<Pass>> register, Func<Pass> factory) => register(factory().Flag, factory);
+}

@@ -1,0 +1,4 @@
+global using Tessera.IR;
+global using Tessera.IR.Passes;
+global using Attribute = Tessera.IR.Attribute;
+global using Type = Tessera.IR.Type;

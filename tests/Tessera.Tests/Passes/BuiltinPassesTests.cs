@@ -1,0 +1,22 @@
+using Tessera.IR.Passes;
+using Tessera.Passes;
+
+namespace Tessera.Tests.Passes;
+
+public class BuiltinPassesTests
+{
+    [Fact]
+    public void RegistersAllFiveByFlag()
+    {
+        var registered = new List<(string Flag, Func<Pass> Factory)>();
+        BuiltinPasses.RegisterAll((flag, factory) => registered.Add((flag, factory)));
+        Assert.Equal(["canonicalize", "cse", "dce", "symbol-dce", "inline"], registered.Select(r => r.Flag));
+        foreach (var (flag, factory) in registered)
+        {
+            Assert.Equal(flag, factory().Flag);
+            Assert.NotSame(factory(), factory());
+            var file = Path.Combine(Repo.Root, "passes", "Transforms", flag + ".cs");
+            Assert.True(File.Exists(file), file);
+        }
+    }
+}

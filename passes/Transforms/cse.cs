@@ -25,101 +25,6 @@ public sealed class CsePass : Pass
         op.HasTrait(OpTraits.Pure) && op.Regions.Count == 0 && !op.HasTrait(OpTraits.Terminator) && op.Successors.Count == 0 &&
         op.OpOperands.All(o => o.Value is not null) && !op.Attributes.Any(a => a.Value is ElidedElementsAttr);
 
-    /// <summary>
-    /// Immediate dominators of the blocks of a region (Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm").
-    /// Returns, for each block index, the index of its immediate dominator; the entry maps to itself, unreachable blocks to -1.
-    /// </summary>
-    public static int[] ImmediateDominators(Region region)
-    {
-        var blocks = region.Blocks;
-        int n = blocks.Count;
-        var index = new Dictionary<Block, int>(ReferenceEqualityComparer.Instance);
-        for (int i = 0; i < n; i++)
-        {
-            index[blocks[i]] = i;
-        }
-
-        var succs = blocks.Select(b => b.SuccessorBlocks.Where(index.ContainsKey).Select(s => index[s]).ToList()).ToList();
-        var preds = Enumerable.Range(0, n).Select(b => new List<int>()).ToList();
-        for (int b = 0; b < n; b++)
-        {
-            succs[b].ForEach(s => preds[s].Add(b));
-        }
-
-        // Iterative DFS post-order from the entry; poNumber -1 marks unreachable blocks.
-        var postOrder = new List<int>();
-        var poNumber = new int[n];
-        var idom = new int[n];
-        Array.Fill(poNumber, -1);
-        Array.Fill(idom, -1);
-        var visited = new bool[n];
-        var stack = new Stack<(int Block, int Next)>();
-        if (n > 0)
-        {
-            visited[0] = true;
-            stack.Push((0, 0));
-            idom[0] = 0;
-        }
-
-        while (stack.Count > 0)
-        {
-            var (b, next) = stack.Pop();
-            if (next == succs[b].Count)
-            {
-                poNumber[b] = postOrder.Count;
-                postOrder.Add(b);
-                continue;
-            }
-
-            stack.Push((b, next + 1));
-            if (!visited[succs[b][next]])
-            {
-                visited[succs[b][next]] = true;
-                stack.Push((succs[b][next], 0));
-            }
-        }
-
-        for (bool changed = true; changed;)
-        {
-            changed = false;
-            for (int i = postOrder.Count - 2; i >= 0; i--)
-            {
-                int b = postOrder[i];
-                int newIdom = -1;
-                foreach (int p in preds[b].Where(p => idom[p] != -1))
-                {
-                    newIdom = newIdom == -1 ? p : Intersect(p, newIdom, idom, poNumber);
-                }
-
-                if (newIdom != -1 && idom[b] != newIdom)
-                {
-                    idom[b] = newIdom;
-                    changed = true;
-                }
-            }
-        }
-
-        return idom;
-    }
-
-    private static int Intersect(int a, int b, int[] idom, int[] po)
-    {
-        while (a != b)
-        {
-            while (po[a] < po[b])
-            {
-                a = idom[a];
-            }
-
-            while (po[b] < po[a])
-            {
-                b = idom[b];
-            }
-        }
-
-        return a;
-    }
-
     /// <summary>One hash-table scope: entries visible to a child are those inserted before the child was opened.</summary>
     private sealed class Scope(Scope? parent, long cutoffInParent)
     {
@@ -149,6 +54,7 @@ public sealed class CsePass : Pass
     private sealed class CseRun
     {
         private readonly Dictionary<Value, int> _valueIds = new(ReferenceEqualityComparer.Instance);
+        private DominanceInfo _dominance = null!;
         private long _seq;
         private int _erased;
 
@@ -164,6 +70,7 @@ public sealed class CsePass : Pass
 
         public int Run(Operation root)
         {
+            _dominance = new DominanceInfo(root);
             // Work items are regions with the scope they inherit; nested regions are queued with a cutoff so they
             // only see values defined before their parent op, whatever order the queue is drained in.
             var regions = new Stack<(Region Region, Scope? Scope)>();
@@ -194,7 +101,7 @@ public sealed class CsePass : Pass
                 return;
             }
 
-            var idom = blocks.Count == 1 ? [0] : ImmediateDominators(region);
+            var idom = _dominance.ImmediateDominators(region);
             var children = Enumerable.Range(0, blocks.Count).Select(_ => new List<int>()).ToList();
             for (int b = 1; b < blocks.Count; b++)
             {

@@ -97,6 +97,12 @@ public sealed class DominanceInfo
     public bool IsReachable(Block b) => b.ParentRegion is { } r && Get(r).IsReachable(b);
 
     /// <summary>
+    /// For each block of <paramref name="region"/> (by index), the index of its immediate dominator: the entry maps
+    /// to itself, unreachable blocks to -1. Passes walk the dominator tree with this (cse).
+    /// </summary>
+    public IReadOnlyList<int> ImmediateDominators(Region region) => Get(region).Idoms;
+
+    /// <summary>
     /// <paramref name="op"/> itself or its ancestor whose parent region is <paramref name="region"/>; null if
     /// <paramref name="op"/> is not nested in <paramref name="region"/>.
     /// </summary>
@@ -149,6 +155,8 @@ public sealed class DominanceInfo
         private readonly int[] _post;
         private readonly bool[] _reachable;
 
+        public int[] Idoms { get; } = [];
+
         public RegionDominance(Region region)
         {
             var blocks = region.Blocks;
@@ -188,8 +196,8 @@ public sealed class DominanceInfo
                 }
             }
 
-            var idom = ComputeIdoms(n, succ, _reachable);
-            NumberTree(n, idom);
+            Idoms = ComputeIdoms(n, succ, _reachable);
+            NumberTree(n, Idoms);
         }
 
         public bool IsReachable(Block b) => _index.TryGetValue(b, out int i) && _reachable[i];

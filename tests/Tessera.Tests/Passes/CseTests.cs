@@ -180,6 +180,6 @@ public class CseTests
         Assert.Equal(PassResult.Changed, Run(new CsePass(), ctx, m));
         Assert.Equal(1, CountOps(m, "arith.muli"));
         var f = Func(m, "f");
-        Assert.Equal([0, 0, 1], CsePass.ImmediateDominators(f.Regions[0]));
+        Assert.Equal([0, 0, 1], new DominanceInfo(f).ImmediateDominators(f.Regions[0]));
     }
 }

@@ -24,6 +24,30 @@ internal sealed partial class VerifierRun
 
     private readonly Dictionary<OpDef, (Groups Operands, Groups Results)> _groups = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>Count, then each type against its group's constraint; same layout as <see cref="OpDef.OperandRange"/>.</summary>
+    private void CheckGroupTypes(Operation op, Groups groups, int count, Func<int, Type?> typeAt, string kind, string code)
+    {
+        if (!CheckCount(op, groups, count, kind, code))
+        {
+            return;
+        }
+
+        // The one non-single group takes what the others leave.
+        int rest = count - groups.Fixed;
+        int i = 0;
+        foreach (var (name, constraint, arity) in groups.Items)
+        {
+            int end = i + (arity == Arity.Single ? 1 : rest);
+            for (; i < end && !_stopped; i++)
+            {
+                if (typeAt(i) is { } t && !constraint.IsSatisfiedBy(t))
+                {
+                    Error(code, $"'{op.Name}' {kind} #{Num(i)} ('{name}') must be {constraint.Description}, but got {t.Text}", op);
+                }
+            }
+        }
+    }
+
     private void CheckDeclaration(Operation op, OpDef def)
     {
         if (!_groups.TryGetValue(def, out var groups))
@@ -33,46 +57,8 @@ internal sealed partial class VerifierRun
             _groups[def] = groups;
         }
 
-        // Operands.
-        var operands = op.OpOperands;
-        if (CheckCount(op, groups.Operands, operands.Count, "operand", DiagnosticCodes.VerifyOperands))
-        {
-            // Same layout as OpDef.OperandRange: the one non-single group takes what the others leave.
-            int rest = operands.Count - groups.Operands.Fixed;
-            int i = 0;
-            foreach (var (name, constraint, arity) in groups.Operands.Items)
-            {
-                int end = i + (arity == Arity.Single ? 1 : rest);
-                for (; i < end && !_stopped; i++)
-                {
-                    if (operands[i].Value?.Type is { } t && !constraint.IsSatisfiedBy(t))
-                    {
-                        Error(DiagnosticCodes.VerifyOperands,
-                            $"'{op.Name}' operand #{Num(i)} ('{name}') must be {constraint.Description}, but got {t.Text}", op);
-                    }
-                }
-            }
-        }
-
-        // Results.
-        var results = op.Results;
-        if (CheckCount(op, groups.Results, results.Count, "result", DiagnosticCodes.VerifyResults))
-        {
-            int rest = results.Count - groups.Results.Fixed;
-            int i = 0;
-            foreach (var (name, constraint, arity) in groups.Results.Items)
-            {
-                int end = i + (arity == Arity.Single ? 1 : rest);
-                for (; i < end && !_stopped; i++)
-                {
-                    if (results[i].Type is { } t && !constraint.IsSatisfiedBy(t))
-                    {
-                        Error(DiagnosticCodes.VerifyResults,
-                            $"'{op.Name}' result #{Num(i)} ('{name}') must be {constraint.Description}, but got {t.Text}", op);
-                    }
-                }
-            }
-        }
+        CheckGroupTypes(op, groups.Operands, op.NumOperands, i => op.OpOperands[i].Value?.Type, "operand", DiagnosticCodes.VerifyOperands);
+        CheckGroupTypes(op, groups.Results, op.NumResults, i => op.Result(i).Type, "result", DiagnosticCodes.VerifyResults);
 
         // Attributes, in declaration order.
         foreach (var a in def.Attributes)

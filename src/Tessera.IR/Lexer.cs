@@ -94,6 +94,11 @@ public sealed class Lexer
 
     public char RawChar(int ahead = 0) => Pos + ahead < _text.Length ? _text[Pos + ahead] : '\0';
 
+    // The parser peeks at most tokens before taking them; one cached token saves lexing (and allocating) them twice.
+    private int _cachedAt = -1;
+    private int _cachedEnd;
+    private Token _cached;
+
     public Token Peek()
     {
         int save = Pos;
@@ -103,6 +108,20 @@ public sealed class Lexer
     }
 
     public Token Next()
+    {
+        if (Pos == _cachedAt)
+        {
+            Pos = _cachedEnd;
+            return _cached;
+        }
+
+        int at = Pos;
+        var t = Lex();
+        (_cachedAt, _cachedEnd, _cached) = (at, Pos, t);
+        return t;
+    }
+
+    private Token Lex()
     {
         SkipTrivia();
         int start = Pos;

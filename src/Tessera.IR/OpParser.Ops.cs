@@ -93,9 +93,11 @@ public sealed partial class OpParser
             throw Error(DiagnosticCodes.ParseRedefinition, $"redefinition of value '{name}'", offset);
         }
 
-        if (Printer.IsValidHint(name[1..].Split('#')[0]))
+        int hash = name.IndexOf('#');
+        var hint = hash < 0 ? name[1..] : name[1..hash];
+        if (Printer.IsValidHint(hint))
         {
-            value.NameHint = name[1..].Split('#')[0];
+            value.NameHint = hint;
         }
 
         if (scope.Forward.Remove(name, out var fwd))

@@ -12,6 +12,7 @@ public static class Contexts
         ctx.Register(new FuncDialect());
         ctx.Register(new ArithDialect());
         ctx.Register(new CfDialect());
+        ctx.Register(new GraphDialect());
         return ctx;
     }
 }

@@ -1,0 +1,108 @@
+using Tessera.Dialects.Graph;
+
+namespace Tessera.Dialects;
+
+/// <summary>
+/// The graph dialect: value-semantics tensor ops, one per ONNX op (plus the raised transformer ops), generated from
+/// the op table in <see cref="GraphOps"/>. Every op folds through its reference kernel when its inputs are constant.
+/// </summary>
+public sealed class GraphDialect : Dialect
+{
+    /// <summary>The opset version of the op's domain, set by the importer; kernels read it for per-opset behaviour.</summary>
+    public const string OpsetAttr = "onnx_opset";
+
+    /// <summary>Constant folding gives up above this many elements in any input, to keep compile time bounded.</summary>
+    public const long MaxFoldElements = 1 << 20;
+
+    public override string Name => "graph";
+
+    /// <summary>The absent value standing in for an omitted optional ONNX input.</summary>
+    public static readonly OpDef None = OpDef.Define("graph.none", "an absent optional input")
+        .Result("result", new TypeConstraint("none", t => t is NoneType))
+        .With(OpTraits.Pure);
+
+    private static readonly Lazy<IReadOnlyDictionary<string, (GraphOpInfo Info, OpDef Def)>> Table = new(Build);
+
+    public static IReadOnlyDictionary<string, (GraphOpInfo Info, OpDef Def)> ByIrName => Table.Value;
+
+    public override IEnumerable<OpDef> Ops => Table.Value.Values.Select(v => v.Def).Prepend(None);
+
+    public static GraphOpInfo? Info(string irName) => Table.Value.TryGetValue(irName, out var e) ? e.Info : null;
+
+    public override Operation? MaterializeConstant(OpBuilder builder, Attribute value, Type type, Location location) =>
+        value is DenseElementsAttr d && d.Type == type ? builder.Create(ArithDialect.Constant, location, [], [type], [new("value", value)]) : null;
+
+    private static IReadOnlyDictionary<string, (GraphOpInfo, OpDef)> Build()
+    {
+        var result = new SortedDictionary<string, (GraphOpInfo, OpDef)>(StringComparer.Ordinal);
+        foreach (var info in GraphOps.All)
+        {
+            if (result.ContainsKey(info.IrName))
+            {
+                throw new InvalidOperationException($"graph op {info.IrName} is in the op table twice");
+            }
+
+            var def = OpDef.Define(info.IrName, info.Summary)
+                .VariadicOperand("inputs", new TypeConstraint("tensor or none", t => t is TensorType or NoneType))
+                .VariadicResult("outputs", TC.AnyTensor)
+                .With(info.Pure ? OpTraits.Pure : OpTraits.None)
+                .Fold((op, consts) => FoldThroughKernel(op, info, consts));
+            result[info.IrName] = (info, def);
+        }
+
+        return result;
+    }
+
+    private static IReadOnlyList<FoldResult>? FoldThroughKernel(Operation op, GraphOpInfo info, IReadOnlyList<Attribute?> consts)
+    {
+        if (!info.Pure || op.Results.Any(r => r.Type is not TensorType { HasStaticShape: true }))
+        {
+            return null;
+        }
+
+        var inputs = new List<NDArray?>();
+        for (int i = 0; i < consts.Count; i++)
+        {
+            if (op.Operand(i).Type is NoneType)
+            {
+                inputs.Add(null);
+            }
+            else if (consts[i] is DenseElementsAttr d && d.ElementCount <= MaxFoldElements)
+            {
+                inputs.Add(Graph.Convert.FromAttr(d));
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        try
+        {
+            var outs = info.Kernel(new KernelContext(op, inputs, (int)(op.GetAttr<IntegerAttr>(OpsetAttr)?.Value ?? 0)));
+            if (outs.Count != op.NumResults)
+            {
+                return null;
+            }
+
+            var results = new List<FoldResult>();
+            for (int i = 0; i < outs.Count; i++)
+            {
+                var attr = Graph.Convert.ToAttr(outs[i]);
+                if (attr.Type != op.Result(i).Type)
+                {
+                    return null;
+                }
+
+                results.Add(attr);
+            }
+
+            return results;
+        }
+        catch (EvalException)
+        {
+            // A kernel error at compile time stays for the evaluator to report at run time.
+            return null;
+        }
+    }
+}

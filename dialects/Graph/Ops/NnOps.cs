@@ -1,0 +1,6 @@
+namespace Tessera.Dialects.Graph;
+
+public static partial class NnOps
+{
+    public static IEnumerable<GraphOpInfo> Ops => [];
+}

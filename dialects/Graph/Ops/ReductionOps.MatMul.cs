@@ -136,7 +136,7 @@ public static partial class ReductionOps
         }
 
         var r = MatMulData(av, a.Shape, bv, b.Shape, out var shape);
-        return [NDArray.Create(OutType(k, 0, IntegerType.I32), shape, r)];
+        return [NDArray.Create(IntegerType.I32, shape, r)];
     }
 
     /// <summary>A's zero point is a scalar, one per row ([M]) or broadcast; B's a scalar, one per column ([N]) or broadcast.</summary>

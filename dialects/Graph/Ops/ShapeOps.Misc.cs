@@ -232,7 +232,14 @@ public static partial class ShapeOps
             throw new EvalException($"space_to_depth: spatial dimensions {h}x{w} are not divisible by blocksize {b}");
         }
 
-        var t = Permute(x.Reshape([n, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4]);
+        // DCR (the only order before opset 25): blocks outermost in the channel index; CRD: channels outermost.
+        string mode = k.Str("mode", "DCR");
+        var t = mode switch
+        {
+            "DCR" => Permute(x.Reshape([n, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4]),
+            "CRD" => Permute(x.Reshape([n, c, h / b, b, w / b, b]), [0, 1, 3, 5, 2, 4]),
+            _ => throw new EvalException($"space_to_depth: unknown mode '{mode}'"),
+        };
         return One(t.Reshape([n, c * b * b, h / b, w / b]));
     }
 

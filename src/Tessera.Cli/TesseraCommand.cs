@@ -10,6 +10,9 @@ internal static class TesseraCommand
         root.Subcommands.Add(OptCommand.Build());
         root.Subcommands.Add(PassesCommand.Build());
         root.Subcommands.Add(ConformanceCommand.Build());
+        root.Subcommands.Add(InspectCommand.Build());
+        root.Subcommands.Add(CompileCommand.Build());
+        root.Subcommands.Add(RunCommand.Build());
         return root;
     }
 }

@@ -279,7 +279,7 @@ public static partial class ShapeOps
             double ratio = k.Input(1) is { } rt ? ScalarOf(rt, "dropout ratio").GetF(0) : 0.5;
             if (training && ratio != 0)
             {
-                throw new EvalException("dropout in training mode with a non-zero ratio is random; the reference evaluator runs inference only");
+                return TrainingDropout(k, x, ratio);
             }
         }
 
@@ -292,6 +292,39 @@ public static partial class ShapeOps
         var ones = new long[x.Length];
         Array.Fill(ones, 1L);
         return [x, NDArray.Create(maskType, (long[])x.Shape.Clone(), ones)];
+    }
+
+    /// <summary>
+    /// Training-mode dropout with a <c>seed</c>: the mask is numpy's <c>RandomState(seed).uniform(0, 1, shape) &gt;= ratio</c>
+    /// (what the ONNX reference and test generator compute), so results are deterministic and match them.
+    /// </summary>
+    private static IReadOnlyList<NDArray> TrainingDropout(KernelContext k, NDArray x, double ratio)
+    {
+        long seed = k.OptInt("seed") ?? throw new EvalException("dropout in training mode without a seed is random; the reference evaluator needs the seed attribute");
+        if (ratio < 0 || ratio >= 1)
+        {
+            throw new EvalException($"dropout: ratio {ratio} must be in [0, 1)");
+        }
+
+        var rng = new NumpyMt19937((uint)seed);
+        var v = x.AsDoubles();
+        var y = new double[v.LongLength];
+        var mask = new long[v.LongLength];
+        double scale = 1 / (1 - ratio);
+        for (long e = 0; e < v.LongLength; e++)
+        {
+            bool keep = rng.NextDouble() >= ratio;
+            mask[e] = keep ? 1 : 0;
+            y[e] = keep ? v[e] * scale : 0;
+        }
+
+        var outs = new List<NDArray> { NDArray.Create(x.ElementType, (long[])x.Shape.Clone(), y) };
+        if (k.Op.NumResults > 1)
+        {
+            outs.Add(NDArray.Create(k.ResultElementType(1) ?? IntegerType.I1, (long[])x.Shape.Clone(), mask));
+        }
+
+        return outs;
     }
 
     private static IReadOnlyList<NDArray> ReverseSequence(KernelContext k)

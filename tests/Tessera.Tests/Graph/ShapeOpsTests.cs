@@ -270,6 +270,17 @@ public sealed class ShapeOpsTests
     }
 
     [Fact]
+    public void Dropout_TrainingWithSeedMatchesNumpyRandomState()
+    {
+        // numpy: RandomState(0).uniform(0, 1, 4) = [0.5488, 0.7152, 0.6028, 0.5449]; kept where >= 0.6, scaled by 1/(1-0.6).
+        var r = Run("Dropout", 13, [F([4], 1, 1, 1, 1), F([], 0.6), NDArray.Create(IntegerType.I1, [], [1L])], [A("seed", 0L)], [FloatType.F32, IntegerType.I1]);
+        Is(r[1], [4], 0, 1, 1, 0);
+        Assert.Equal(0, r[0].F![0]);
+        Assert.Equal(2.5, r[0].F![1], 5);
+        Assert.Equal(2.5, r[0].F![2], 5);
+    }
+
+    [Fact]
     public void ReverseSequence_SpecExampleTimeMajor()
     {
         var r = Run("ReverseSequence", 10, [Iota(4, 4), L([4], 4, 3, 2, 1)], [A("time_axis", 0L), A("batch_axis", 1L)])[0];

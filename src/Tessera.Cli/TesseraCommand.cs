@@ -9,6 +9,10 @@ internal static class TesseraCommand
         var root = new RootCommand("Tessera: an MLIR-style ML compiler for ONNX and GGUF models, targeting a custom NPU, LLVM and PTX.");
         root.Subcommands.Add(OptCommand.Build());
         root.Subcommands.Add(PassesCommand.Build());
+        root.Subcommands.Add(ConformanceCommand.Build());
+        root.Subcommands.Add(InspectCommand.Build());
+        root.Subcommands.Add(CompileCommand.Build());
+        root.Subcommands.Add(RunCommand.Build());
         return root;
     }
 }

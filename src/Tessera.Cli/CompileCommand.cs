@@ -1,0 +1,74 @@
+using System.CommandLine;
+using Tessera.Dialects;
+using Tessera.IR;
+using Tessera.IR.Passes;
+using Tessera.Onnx;
+using Tessera.Passes;
+
+namespace Tessera.Cli;
+
+/// <summary><c>tessera compile MODEL --emit ir</c>: import, run a pipeline, print the IR.</summary>
+internal static class CompileCommand
+{
+    public static Command Build()
+    {
+        var model = new Argument<string>("model") { Description = "An .onnx model or .tir file" };
+        var emit = new Option<string>("--emit") { Description = "What to produce: ir", DefaultValueFactory = _ => "ir" };
+        var pipeline = new Option<string?>("--pass-pipeline") { Description = "Textual pipeline to run after import" };
+        var levels = Enumerable.Range(0, 4).Select(i => new Option<bool>($"-O{i}") { Description = $"Run the -O{i} pipeline" }).ToArray();
+        var output = new Option<string?>("-o", "--output") { Description = "Write the result here instead of standard output" };
+        var hex = new Option<bool>("--print-large-constants-hex") { Description = "Print weights in full, as hex, instead of eliding them" };
+        var cmd = new Command("compile", "Import a model and compile it");
+        cmd.Arguments.Add(model);
+        foreach (var o in new Option[] { emit, pipeline, output, hex }.Concat(levels))
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(r => CliErrors.Guard(() =>
+        {
+            if (r.GetValue(emit) != "ir")
+            {
+                Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: --emit {r.GetValue(emit)} is not supported yet; use --emit ir");
+                return 1;
+            }
+
+            var ctx = Contexts.CreateDefault();
+            var module = ModelLoader.Load(ctx, r.GetValue(model)!);
+            int? level = Enumerable.Range(0, 4).Where(i => r.GetValue(levels[i])).Select(i => (int?)i).LastOrDefault();
+            int code = RunPipeline(ctx, module, r.GetValue(pipeline), level);
+            if (code != 0)
+            {
+                return code;
+            }
+
+            var text = Printer.PrintOp(module, r.GetValue(hex) ? PrintOptions.Full : PrintOptions.Default);
+            if (r.GetValue(output) is { } path)
+            {
+                File.WriteAllText(path, text);
+            }
+            else
+            {
+                Console.Out.Write(text);
+            }
+
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>Runs the given pipeline (or -O level, or nothing) with verification; prints diagnostics.</summary>
+    public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level)
+    {
+        var text = pipeline ?? NamedPipelines.OptimizationLevel(level ?? 0);
+        var diags = new DiagnosticBag();
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), text, diags);
+        int code = pm is null ? 1 : PassManager.ExitCode(pm.Run(module, diags));
+        foreach (var d in diags.Items)
+        {
+            Console.Error.WriteLine(d.Render());
+        }
+
+        return code;
+    }
+}

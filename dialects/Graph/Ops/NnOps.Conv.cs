@@ -186,8 +186,8 @@ public static partial class NnOps
             if (outputShape is { Length: > 0 } || autoPad is "SAME_UPPER" or "SAME_LOWER")
             {
                 long target = outputShape is { Length: > 0 } ? outputShape[outputShape.Length - r + d] : spatial[d] * strides[d];
-                long total = full - target;
-                pb[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                long total = full - target, halfDown = (long)Math.Floor(total / 2.0);
+                pb[d] = autoPad == "SAME_UPPER" ? halfDown : total - halfDown;
                 outS[d] = target;
             }
             else

@@ -14,6 +14,7 @@ public static class BuiltinPasses
         Register(register, () => new DcePass());
         Register(register, () => new SymbolDcePass());
         Register(register, () => new InlinePass());
+        Register(register, () => new GraphShapeInferPass());
     }
 
     private static void Register(Action<string, Func<Pass>> register, Func<Pass> factory) => register(factory().Flag, factory);

@@ -14,6 +14,9 @@ public static class GraphEvaluator
 
     public const string EvalError = "TSR0601";
 
+    // Weights are converted once per attribute, not on every run; kernels never write into their inputs.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DenseElementsAttr, NDArray> Constants = [];
+
     /// <summary>Evaluates <paramref name="func"/> (a func.func) on <paramref name="args"/>. Throws <see cref="Failure"/>.</summary>
     public static IReadOnlyList<NDArray> Run(Operation func, IReadOnlyList<NDArray> args)
     {
@@ -44,7 +47,7 @@ public static class GraphEvaluator
                 case "arith.constant":
                     values[op.Result(0)] = op.GetAttr("value") switch
                     {
-                        DenseElementsAttr d => Convert.FromAttr(d),
+                        DenseElementsAttr d => Constants.GetValue(d, Convert.FromAttr),
                         IntegerAttr i => NDArray.Create(i.Type, [], [i.Value]),
                         FloatAttr f => NDArray.Create(f.Type, [], [f.Value]),
                         ElidedElementsAttr => throw Fail(op, "constant data was elided when this IR was printed; it cannot be evaluated"),

@@ -254,7 +254,7 @@ public static partial class ReductionOps
                 double norm = p == 1 ? s : Math.Sqrt(s);
                 for (long j = 0; j < n; j++)
                 {
-                    y[b + j * inner] = v[b + j * inner] / norm;
+                    y[b + j * inner] = norm == 0 ? 0 : v[b + j * inner] / norm; // the ONNX reference maps an all-zero slice to zeros
                 }
             }
         }

@@ -27,6 +27,52 @@ internal static class RaiseUtil
         v.DefiningOp is { Name: "arith.constant" } d && d.GetAttr("value") is DenseElementsAttr a ? Dialects.Graph.Convert.FromAttr(a) : null;
 
     /// <summary>
+    /// The value of a small integer shape computation whose leaves are all constants (e.g. the Where/Equal/
+    /// ConstantOfShape chain TorchScript emits for an Expand shape), evaluated with the reference kernels; null otherwise.
+    /// The canonicalizer cannot fold these when their result types are unranked.
+    /// </summary>
+    public static NDArray? ConstEval(Value v, int depth = 0)
+    {
+        if (Const(v) is { } c)
+        {
+            return c;
+        }
+
+        if (depth > 16 || v.DefiningOp is not { NumResults: 1 } d || !d.Name.StartsWith("graph.", StringComparison.Ordinal)
+            || GraphDialect.Info(d.Name) is not { Pure: true } info || v.Type is not ShapedType { ElementType: IntegerType or IndexType })
+        {
+            return null;
+        }
+
+        var inputs = new List<NDArray?>();
+        foreach (var o in d.Operands)
+        {
+            if (o is null || o.Type is NoneType)
+            {
+                inputs.Add(null);
+                continue;
+            }
+
+            if (ConstEval(o, depth + 1) is not { Length: <= 64 } a)
+            {
+                return null;
+            }
+
+            inputs.Add(a);
+        }
+
+        try
+        {
+            var opset = d.GetAttr(GraphDialect.OpsetAttr) is IntegerAttr i ? (int)i.Value : 0;
+            return info.Kernel(new KernelContext(d, inputs, opset)) is [var r, ..] && r.Length <= 64 ? r : null;
+        }
+        catch (EvalException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The value of a single-element float constant of rank 0 or 1, which broadcasts against any non-scalar tensor
     /// without changing its shape; null otherwise.
     /// </summary>
@@ -37,7 +83,7 @@ internal static class RaiseUtil
 
     public static bool Near(double a, double b) => Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b));
 
-    public static long[]? Ints(Value v) => Const(v) is { IsFloat: false } a ? a.AsLongs() : null;
+    public static long[]? Ints(Value v) => ConstEval(v) is { IsFloat: false } a ? a.AsLongs() : null;
 
     /// <summary>The rank of <paramref name="v"/> from its type or from the ops that produce it; null if unknown.</summary>
     public static int? RankOf(Value v, int depth = 0)
@@ -106,6 +152,8 @@ internal static class RaiseUtil
                 return s.Select(x => x > 0 ? x : -1).ToArray();
             case "graph.cast" or "graph.neg":
                 return ShapeOf(d.Operand(0), depth + 1);
+            case "graph.rope" when ShapeOf(d.Operand(0), depth + 1) is { Length: > 0 } xs && RankOf(v) == xs.Length:
+                return xs.Select((x, i) => i == xs.Length - 1 ? x : -1).ToArray();
             default:
                 return RankOf(v) is int r ? Enumerable.Repeat(-1L, r).ToArray() : null;
         }

@@ -71,7 +71,7 @@ public sealed class GraphRaiseAttentionPass : Pass
 
             long opset = softmax.GetAttr(Dialects.GraphDialect.OpsetAttr) is IntegerAttr o ? o.Value : 0;
             var scores = SkipCasts(softmax.Operand(0));
-            if ((opset is > 0 and < 13) || RankOf(scores) != 4 || !IsLastAxis(softmax, "axis", scores))
+            if ((opset is > 0 and < 13) || !IsLastAxis(softmax, "axis", scores))
             {
                 return false;
             }
@@ -94,7 +94,7 @@ public sealed class GraphRaiseAttentionPass : Pass
                 var (q, sq) = Unscale(qk.Operand(0));
                 var (kT, sk) = Unscale(qk.Operand(1));
                 var v = op.Operand(1);
-                if (RankOf(q) != 4 || RankOf(kT) != 4 || RankOf(v) != 4 || (mask is not null && mask.Type is NoneType))
+                if (RankOf(q) is int rq && rq != 4 || RankOf(kT) != 4 || RankOf(v) != 4 || (mask is not null && mask.Type is NoneType))
                 {
                     continue;
                 }

@@ -6,6 +6,7 @@ namespace Tessera.Dialects.Graph;
 /// <summary>
 /// The raised transformer ops: no ONNX op imports to them; the graph-raise-* passes create them from the subgraphs
 /// PyTorch exports. Each kernel computes the same function as the subgraph it replaces, in double precision.
+/// graph.gelu is ONNX Gelu's op (ElementwiseOps), whose approximate attribute the raising pass sets.
 /// </summary>
 public static partial class TransformerOps
 {
@@ -13,7 +14,6 @@ public static partial class TransformerOps
     [
         new("graph.rms_norm", null, "", 1, RmsNorm) { Summary = "x / sqrt(mean(x^2 over axis..rank) + epsilon) * weight" },
         new("graph.layer_norm", null, "", 1, LayerNorm) { Summary = "(x - mean) / sqrt(var + epsilon) * weight + bias over axis..rank; bias may be graph.none" },
-        new("graph.gelu", null, "", 1, Gelu) { Summary = "GELU, approximate = \"none\" (erf) or \"tanh\"" },
         new("graph.silu", null, "", 1, Silu) { Summary = "x * sigmoid(x)" },
         new("graph.rope", null, "", 1, Rope) { Summary = "rotary embedding x * cos + rotate(x) * sin; rotate_half (interleaved = 0) or pairwise (interleaved = 1) on the last axis" },
         new("graph.sdpa", null, "", 1, Sdpa) { Summary = "softmax(q k^T * scale + mask) v with grouped-query heads; mask is additive float, boolean (true = attend) or graph.none" },
@@ -84,18 +84,6 @@ public static partial class TransformerOps
         }
 
         return [NDArray.Create(x.ElementType, x.Shape, y)];
-    }
-
-    private static IReadOnlyList<NDArray> Gelu(KernelContext k)
-    {
-        string approximate = k.Str("approximate", "none");
-        Func<double, double> f = approximate switch
-        {
-            "none" => v => 0.5 * v * (1 + Erf(v / Math.Sqrt(2))),
-            "tanh" => v => 0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + (0.044715 * v * v * v)))),
-            _ => throw new EvalException($"gelu's approximate must be 'none' or 'tanh', not '{approximate}'"),
-        };
-        return [UnaryF(k.In(0), f)];
     }
 
     private static IReadOnlyList<NDArray> Silu(KernelContext k) => [UnaryF(k.In(0), v => v * Sigmoid(v))];

@@ -152,7 +152,7 @@ internal static class RaiseUtil
                 return s.Select(x => x > 0 ? x : -1).ToArray();
             case "graph.cast" or "graph.neg":
                 return ShapeOf(d.Operand(0), depth + 1);
-            case "graph.rope" when ShapeOf(d.Operand(0), depth + 1) is { Length: > 0 } xs && RankOf(v) == xs.Length:
+            case "graph.rope" when ShapeOf(d.Operand(0), depth + 1) is { Length: > 0 } xs && (RankOf(v) ?? xs.Length) == xs.Length:
                 return xs.Select((x, i) => i == xs.Length - 1 ? x : -1).ToArray();
             default:
                 return RankOf(v) is int r ? Enumerable.Repeat(-1L, r).ToArray() : null;

@@ -110,7 +110,7 @@ public sealed class GraphRaiseNormsPass : Pass
     }
 
     /// <summary>w * ((x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps)) -> graph.layer_norm(x, w, none).</summary>
-    private sealed class LayerNormDecomposed() : RewritePattern("layer-norm", "graph.mul", benefit: 1)
+    private sealed class LayerNormDecomposed() : RewritePattern("layer-norm", "graph.mul", benefit: 3)
     {
         public override bool MatchAndRewrite(Operation op, PatternRewriter rewriter)
         {

@@ -14,6 +14,7 @@ public static class BuiltinPasses
         Register(register, () => new DcePass());
         Register(register, () => new SymbolDcePass());
         Register(register, () => new InlinePass());
+        Register(register, () => new GraphShapeInferPass());
         Register(register, () => new GraphRaiseNormsPass());
         Register(register, () => new GraphRaiseActivationsPass());
         Register(register, () => new GraphRaiseRopePass());

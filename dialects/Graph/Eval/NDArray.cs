@@ -53,7 +53,14 @@ public sealed class NDArray
     {
         if (elementType is FloatType ft)
         {
-            if (ft.Kind != FloatKind.F64)
+            if (ft.Kind == FloatKind.F32)
+            {
+                for (long k = 0; k < data.LongLength; k++)
+                {
+                    data[k] = (float)data[k];
+                }
+            }
+            else if (ft.Kind != FloatKind.F64)
             {
                 for (long k = 0; k < data.LongLength; k++)
                 {

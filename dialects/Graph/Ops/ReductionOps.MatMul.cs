@@ -49,6 +49,22 @@ public static partial class ReductionOps
         for (long t = 0; t < batches; t++)
         {
             long ao = aMap[t] * m * kk, bo = bMap[t] * kk * n, ro = t * m * n;
+            if (r is double[] rd && a is double[] ad && b is double[] bd)
+            {
+                // Row-times-matrix with SIMD: each output row accumulates a[i,q]·b[q,:] in q order, so every
+                // element sums its products in the same order as the scalar loop.
+                for (long i = 0; i < m; i++)
+                {
+                    var row = rd.AsSpan((int)(ro + i * n), (int)n);
+                    for (long q = 0; q < kk; q++)
+                    {
+                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(bd.AsSpan((int)(bo + q * n), (int)n), ad[ao + i * kk + q], row, row);
+                    }
+                }
+
+                continue;
+            }
+
             for (long i = 0; i < m; i++)
             {
                 for (long j = 0; j < n; j++)

@@ -15,7 +15,7 @@ namespace Tessera.Tests.Onnx;
 /// </summary>
 public class RealModelTests
 {
-    public static IEnumerable<object[]> Models() => new[] { "llama", "qwen2", "gpt2" }.Select(m => new object[] { m });
+    public static IEnumerable<object[]> Models() => new[] { "llama", "llama-dynamo", "qwen2", "gpt2" }.Select(m => new object[] { m });
 
     private static string Dir(string model) => Path.Combine(Repo.Root, "tests", "data", "models", model);
 

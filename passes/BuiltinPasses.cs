@@ -15,6 +15,10 @@ public static class BuiltinPasses
         Register(register, () => new SymbolDcePass());
         Register(register, () => new InlinePass());
         Register(register, () => new GraphShapeInferPass());
+        Register(register, () => new GraphRaiseNormsPass());
+        Register(register, () => new GraphRaiseActivationsPass());
+        Register(register, () => new GraphRaiseRopePass());
+        Register(register, () => new GraphRaiseAttentionPass());
     }
 
     private static void Register(Action<string, Func<Pass>> register, Func<Pass> factory) => register(factory().Flag, factory);

@@ -114,25 +114,41 @@ public static partial class ReductionOps
             throw new EvalException($"Gemm's A' has {kk} columns but B' has {k2} rows");
         }
 
-        var av = a.AsDoubles();
-        var bv = b.AsDoubles();
+        // Lay A' out as m×k and B' as k×n, then accumulate rows with SIMD in q order (as the scalar loop would).
+        var av = ta ? Transposed(a.AsDoubles(), kk, m) : a.AsDoubles();
+        var bv = tb ? Transposed(b.AsDoubles(), n, kk) : b.AsDoubles();
         var cv = c is null ? null : DoublesAs(c, [m, n]);
         var r = new double[m * n];
         for (long i = 0; i < m; i++)
         {
+            var row = r.AsSpan((int)(i * n), (int)n);
+            for (long q = 0; q < kk; q++)
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(bv.AsSpan((int)(q * n), (int)n), av[i * kk + q], row, row);
+            }
+
             for (long j = 0; j < n; j++)
             {
-                double s = 0;
-                for (long q = 0; q < kk; q++)
-                {
-                    s += av[ta ? q * m + i : i * kk + q] * bv[tb ? j * kk + q : q * n + j];
-                }
-
-                r[i * n + j] = alpha * s + (cv is null ? 0 : beta * cv[i * n + j]);
+                row[(int)j] = alpha * row[(int)j] + (cv is null ? 0 : beta * cv[i * n + j]);
             }
         }
 
         return [NDArray.Create(a.ElementType, [m, n], r)];
+    }
+
+    /// <summary>The transpose of a rows×cols row-major matrix.</summary>
+    private static double[] Transposed(double[] x, long rows, long cols)
+    {
+        var t = new double[x.LongLength];
+        for (long i = 0; i < rows; i++)
+        {
+            for (long j = 0; j < cols; j++)
+            {
+                t[j * rows + i] = x[i * cols + j];
+            }
+        }
+
+        return t;
     }
 
     private static IReadOnlyList<NDArray> MatMulInteger(KernelContext k)

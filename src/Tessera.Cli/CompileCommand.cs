@@ -34,7 +34,7 @@ internal static class CompileCommand
             }
 
             var ctx = Contexts.CreateDefault();
-            var module = ModelLoader.Load(ctx, r.GetValue(model)!);
+            var module = Models.Load(ctx, r.GetValue(model)!);
             int? level = Enumerable.Range(0, 4).Where(i => r.GetValue(levels[i])).Select(i => (int?)i).LastOrDefault();
             int code = RunPipeline(ctx, module, r.GetValue(pipeline), level);
             if (code != 0)

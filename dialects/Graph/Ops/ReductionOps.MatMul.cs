@@ -53,12 +53,14 @@ public static partial class ReductionOps
             {
                 // Row-times-matrix with SIMD: each output row accumulates a[i,q]·b[q,:] in q order, so every
                 // element sums its products in the same order as the scalar loop.
-                for (long i = 0; i < m; i++)
+                // q outermost keeps row q of B in cache while every output row takes its share.
+                for (long q = 0; q < kk; q++)
                 {
-                    var row = rd.AsSpan((int)(ro + i * n), (int)n);
-                    for (long q = 0; q < kk; q++)
+                    var bRow = bd.AsSpan((int)(bo + q * n), (int)n);
+                    for (long i = 0; i < m; i++)
                     {
-                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(bd.AsSpan((int)(bo + q * n), (int)n), ad[ao + i * kk + q], row, row);
+                        var row = rd.AsSpan((int)(ro + i * n), (int)n);
+                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(bRow, ad[ao + i * kk + q], row, row);
                     }
                 }
 
@@ -114,19 +116,25 @@ public static partial class ReductionOps
             throw new EvalException($"Gemm's A' has {kk} columns but B' has {k2} rows");
         }
 
-        // Lay A' out as m×k and B' as k×n, then accumulate rows with SIMD in q order (as the scalar loop would).
+        // Lay A' out as m×k and B' as k×n, then accumulate rows with SIMD in q order (as the scalar loop would),
+        // q outermost so that row q of B stays in cache.
         var av = ta ? Transposed(a.AsDoubles(), kk, m) : a.AsDoubles();
         var bv = tb ? Transposed(b.AsDoubles(), n, kk) : b.AsDoubles();
         var cv = c is null ? null : DoublesAs(c, [m, n]);
         var r = new double[m * n];
+        for (long q = 0; q < kk; q++)
+        {
+            var bRow = bv.AsSpan((int)(q * n), (int)n);
+            for (long i = 0; i < m; i++)
+            {
+                var row = r.AsSpan((int)(i * n), (int)n);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(bRow, av[i * kk + q], row, row);
+            }
+        }
+
         for (long i = 0; i < m; i++)
         {
             var row = r.AsSpan((int)(i * n), (int)n);
-            for (long q = 0; q < kk; q++)
-            {
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(bv.AsSpan((int)(q * n), (int)n), av[i * kk + q], row, row);
-            }
-
             for (long j = 0; j < n; j++)
             {
                 row[(int)j] = alpha * row[(int)j] + (cv is null ? 0 : beta * cv[i * n + j]);

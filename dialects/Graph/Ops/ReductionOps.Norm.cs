@@ -40,7 +40,7 @@ public static partial class ReductionOps
     /// <summary>The first <c>max(1, op's result count)</c> of <paramref name="outs"/>.</summary>
     private static IReadOnlyList<NDArray> Take(KernelContext k, params NDArray[] outs) => outs.Take(Math.Max(1, Math.Min(outs.Length, k.Op.NumResults))).ToList();
 
-    private static IReadOnlyList<NDArray> LayerNormalization(KernelContext k)
+    internal static IReadOnlyList<NDArray> LayerNormalization(KernelContext k)
     {
         var x = k.In(0);
         int axis = KernelContext.Axis(k.Int("axis", -1), x.Rank);
@@ -65,7 +65,7 @@ public static partial class ReductionOps
             NDArray.Create(OutType(k, 2, x.ElementType), statShape, inv));
     }
 
-    private static IReadOnlyList<NDArray> RmsNormalization(KernelContext k)
+    internal static IReadOnlyList<NDArray> RmsNormalization(KernelContext k)
     {
         var x = k.In(0);
         int axis = KernelContext.Axis(k.Int("axis", -1), x.Rank);

@@ -67,6 +67,11 @@ public sealed class GraphDialect : Dialect
             {
                 inputs.Add(null);
             }
+            else if (op.Operand(i).Type is ShapedType { ElementType: BlockQuantType })
+            {
+                // Block-quantized weights stay quantized in the IR: folding would replace them by a float copy.
+                return null;
+            }
             else if (consts[i] is DenseElementsAttr d && d.ElementCount <= MaxFoldElements)
             {
                 inputs.Add(Graph.Convert.FromAttr(d));

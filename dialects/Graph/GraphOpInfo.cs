@@ -20,6 +20,9 @@ public sealed record GraphOpInfo(string IrName, string? OnnxName, string Domain,
 
     public string Summary { get; init; } = "";
 
+    /// <summary>Whether the kernel takes block-quantized (<see cref="NDArray.Opaque"/>) inputs; other ops are given decoded tensors only.</summary>
+    public bool TakesBlockQuantized { get; init; }
+
     /// <summary>The IR name for an ONNX op: <c>MatMul</c> → <c>graph.mat_mul</c>; com.microsoft ops get an <c>ms_</c> prefix.</summary>
     public static string IrNameFor(string onnxName, string domain)
     {

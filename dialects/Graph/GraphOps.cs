@@ -8,7 +8,8 @@ public static class GraphOps
             .Concat(ReductionOps.Ops)
             .Concat(ShapeOps.Ops)
             .Concat(NnOps.Ops)
-            .Concat(TransformerOps.Ops);
+            .Concat(TransformerOps.Ops)
+            .Concat(QuantOps.Ops);
 
     /// <summary>The row for an ONNX op at a given opset: the newest row whose SinceVersion is not above it.</summary>
     public static GraphOpInfo? ForOnnx(string opType, string domain, int opset) =>

@@ -6,6 +6,11 @@ public static class Convert
     public static NDArray FromAttr(DenseElementsAttr d)
     {
         var st = d.ShapedType;
+        if (st.ElementType is BlockQuantType)
+        {
+            return NDArray.FromOpaque(d);
+        }
+
         var shape = st.Shape!.Select(x => x.Size).ToArray();
         long n = d.ElementCount;
         if (st.ElementType is FloatType ft)
@@ -40,5 +45,5 @@ public static class Convert
     }
 
     public static DenseElementsAttr ToAttr(NDArray a) =>
-        a.IsFloat ? DenseElementsAttr.FromDoubles(a.Type, a.F!) : DenseElementsAttr.FromLongs(a.Type, a.I!);
+        a.Opaque ?? (a.IsFloat ? DenseElementsAttr.FromDoubles(a.Type, a.F!) : DenseElementsAttr.FromLongs(a.Type, a.I!));
 }

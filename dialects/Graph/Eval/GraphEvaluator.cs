@@ -88,6 +88,11 @@ public static class GraphEvaluator
     {
         var info = GraphDialect.Info(op.Name) ?? throw Fail(op, $"the evaluator has no kernel for '{op.Name}'");
         var inputs = op.Operands.Select(v => values.TryGetValue(v!, out var a) ? a : throw Fail(op, "operand not computed before use")).ToList();
+        if (!info.TakesBlockQuantized && inputs.FirstOrDefault(a => a?.Opaque is not null) is { } q)
+        {
+            throw Fail(op, $"an input of {q.ElementType} is block-quantized; dequantize it with graph.dequantize_ggml first");
+        }
+
         IReadOnlyList<NDArray> outs;
         try
         {

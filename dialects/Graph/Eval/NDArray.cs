@@ -8,12 +8,13 @@ namespace Tessera.Dialects.Graph;
 /// </summary>
 public sealed class NDArray
 {
-    private NDArray(Type elementType, long[] shape, double[]? f, long[]? i)
+    private NDArray(Type elementType, long[] shape, double[]? f, long[]? i, DenseElementsAttr? opaque = null)
     {
         ElementType = elementType;
         Shape = shape;
         F = f;
         I = i;
+        Opaque = opaque;
     }
 
     public Type ElementType { get; }
@@ -25,9 +26,36 @@ public sealed class NDArray
     /// <summary>Data of an integer or boolean tensor (bool as 0/1), row-major.</summary>
     public long[]? I { get; }
 
+    /// <summary>
+    /// The undecoded data of a block-quantized tensor (element type <see cref="BlockQuantType"/>, e.g. weights that
+    /// stay <c>!ggml.q4_k</c> in the IR); <see cref="F"/> and <see cref="I"/> are null. Only ops that take
+    /// block-quantized inputs (graph.dequantize_ggml) read it.
+    /// </summary>
+    public DenseElementsAttr? Opaque { get; }
+
+    public bool IsOpaque => Opaque is not null;
     public bool IsFloat => F is not null;
     public int Rank => Shape.Length;
-    public long Length => F?.LongLength ?? I!.LongLength;
+    public long Length => F?.LongLength ?? I?.LongLength ?? Count(Shape);
+
+    /// <summary>A tensor that holds block-quantized data undecoded. Throws <see cref="EvalException"/> if the bytes do not fit the shape.</summary>
+    public static NDArray FromOpaque(DenseElementsAttr d)
+    {
+        if (d.ShapedType.ElementType is not BlockQuantType b)
+        {
+            throw new EvalException($"an opaque tensor needs a block-quantized element type, not {d.ShapedType.ElementType}");
+        }
+
+        var shape = d.ShapedType.Shape?.Select(x => x.Size).ToArray() ?? throw new EvalException($"{d.ShapedType} has no static shape");
+        long n = Count(shape);
+        long? bytes = b.ByteSize(n);
+        if (d.IsSplat || bytes != d.Storage.Length || (shape.Length > 0 && shape[^1] % b.BlockSize != 0))
+        {
+            throw new EvalException($"{d.ShapedType} needs rows of whole {b.BlockSize}-weight blocks and {bytes?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} bytes, but holds {d.Storage.Length}{(d.IsSplat ? " (splat)" : "")}");
+        }
+
+        return new NDArray(b, shape, null, null, d);
+    }
     public TensorType Type => new(Shape.Select(d => new Dim(d)).ToArray(), ElementType);
 
     public static long Count(IReadOnlyList<long> shape)
@@ -126,19 +154,23 @@ public sealed class NDArray
     public static long SaturatingToLong(double d) =>
         double.IsNaN(d) ? 0 : d >= 9.2233720368547758E18 ? long.MaxValue : d <= -9.2233720368547758E18 ? long.MinValue : (long)d;
 
-    public double GetF(long k) => F is not null ? F[k] : ElementType is IntegerType { IsUnsigned: true, Width: 64 } ? (ulong)I![k] : I![k];
-    public long GetI(long k) => I is not null ? I[k] : SaturatingToLong(F![k]);
+    public double GetF(long k) => F is not null ? F[k] : NotOpaque().ElementType is IntegerType { IsUnsigned: true, Width: 64 } ? (ulong)I![k] : I![k];
+    public long GetI(long k) => I is not null ? I[k] : SaturatingToLong(NotOpaque().F![k]);
 
     /// <summary>All elements as doubles (a copy for integer tensors).</summary>
-    public double[] AsDoubles() => F ?? I!.Select(v => ElementType is IntegerType { IsUnsigned: true, Width: 64 } ? (double)(ulong)v : v).ToArray();
+    public double[] AsDoubles() => F ?? NotOpaque().I!.Select(v => ElementType is IntegerType { IsUnsigned: true, Width: 64 } ? (double)(ulong)v : v).ToArray();
 
-    public long[] AsLongs() => I ?? F!.Select(SaturatingToLong).ToArray();
+    public long[] AsLongs() => I ?? NotOpaque().F!.Select(SaturatingToLong).ToArray();
 
     public NDArray Reshape(long[] shape)
     {
+        NotOpaque();
         Check(shape, Length);
         return new NDArray(ElementType, shape, F, I);
     }
+
+    private NDArray NotOpaque() => Opaque is null ? this
+        : throw new EvalException($"a tensor of {ElementType} is block-quantized; dequantize it (graph.dequantize_ggml) before computing on it");
 
     /// <summary>Row-major strides of a shape.</summary>
     public static long[] Strides(IReadOnlyList<long> shape)
@@ -212,13 +244,14 @@ public sealed class NDArray
     /// <summary>Broadcasts to <paramref name="shape"/> (a copy).</summary>
     public NDArray BroadcastTo(long[] shape)
     {
+        NotOpaque();
         var map = BroadcastIndex(Shape, shape);
         return F is not null
             ? new NDArray(ElementType, shape, map.Select(k => F[k]).ToArray(), null)
             : new NDArray(ElementType, shape, null, map.Select(k => I![k]).ToArray());
     }
 
-    public override string ToString() => $"{Type} [{string.Join(", ", (F?.Take(8).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)) ?? I!.Take(8).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))))}{(Length > 8 ? ", ..." : "")}]";
+    public override string ToString() => Opaque is not null ? $"{Type} [{Opaque.Storage.Length} bytes block-quantized]" : $"{Type} [{string.Join(", ", (F?.Take(8).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)) ?? I!.Take(8).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))))}{(Length > 8 ? ", ..." : "")}]";
 }
 
 /// <summary>A user-facing evaluation error (bad shapes, missing inputs); becomes a coded diagnostic at the op.</summary>

@@ -22,7 +22,8 @@ public static class ElementwiseShapes
     public static IEnumerable<(string IrName, ShapeFn Fn)> Rules =>
         Unary.Select(n => (Ir(n), SameAs(0)))
             .Concat(Broadcasting.Select(n => (Ir(n), BroadcastAll)))
-            .Append((Ir("Dropout"), SameAs(0)));
+            .Append((Ir("Dropout"), SameAs(0)))
+            .Append(("graph.dequantize_ggml", SameAs(0)));
 
     internal static string Ir(string onnxName) => GraphOpInfo.IrNameFor(onnxName, "");
 }

@@ -210,4 +210,18 @@ public sealed partial class GgufReaderTests : IDisposable
         Assert.Equal(0, q4[2 + 15] >> 4);                  // x[31] = max maps to -8 + 8 = 0
         Assert.Equal(8, q4[2 + 12] & 0xF);                 // x[12] = 0 maps to 8
     }
+
+    [Theory]
+    [InlineData("q8_0")]
+    [InlineData("q4_0")]
+    public void QuantizersMatchLlamaQuantizeByteForByte(string type)
+    {
+        using var f = GgufFile.Open(Data("quant-ref.gguf"));
+        var src = f.Tensor("blk.0.attn_v.weight.f32")!;
+        var want = f.Tensor($"blk.0.attn_v.weight.{type}")!;
+        var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(f.TensorAttr(src).Storage.Span).ToArray();
+        var mine = new byte[want.ByteSize];
+        GgmlQuantize.Encode(want.Type, floats, mine);
+        Assert.True(mine.AsSpan().SequenceEqual(f.TensorAttr(want).Storage.Span));
+    }
 }

@@ -13,6 +13,7 @@ internal static class TesseraCommand
         root.Subcommands.Add(InspectCommand.Build());
         root.Subcommands.Add(CompileCommand.Build());
         root.Subcommands.Add(RunCommand.Build());
+        root.Subcommands.Add(GenCommand.Build());
         return root;
     }
 }

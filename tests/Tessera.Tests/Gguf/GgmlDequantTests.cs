@@ -15,7 +15,7 @@ namespace Tessera.Tests.Gguf;
 /// </summary>
 public class GgmlDequantTests
 {
-    private static string DataDir => Path.Combine(Repo.Root, "tests", "data", "gguf");
+    private static string DataDir => Path.Combine(Repo.Root, "tests", "data", "gguf", "dequant");
 
     private sealed record Tensor(string Name, long[] Dims, int Type, byte[] Data);
 

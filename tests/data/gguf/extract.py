@@ -11,7 +11,7 @@ GGUF's tensor (the f16 values are that f32 rounded to nearest even).
 import os, struct, sys
 
 CORPUS = sys.argv[1] if len(sys.argv) > 1 else "../shared/corpus/models"
-OUT = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dequant")
 ROWS = 8
 TENSORS = ["blk.0.attn_q", "blk.0.attn_v", "blk.1.ffn_down"]
 TYPES = ["Q8_0", "Q4_0", "Q4_K_M", "Q5_K_M", "Q6_K", "f16"]

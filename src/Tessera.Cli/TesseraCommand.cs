@@ -14,6 +14,9 @@ internal static class TesseraCommand
         root.Subcommands.Add(CompileCommand.Build());
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(GenCommand.Build());
+        root.Subcommands.Add(NpuCommands.Asm());
+        root.Subcommands.Add(NpuCommands.Disasm());
+        root.Subcommands.Add(NpuCommands.Sim());
         return root;
     }
 }

@@ -1,0 +1,170 @@
+using System.CommandLine;
+using Tessera.IR;
+using Tessera.Npu;
+using Tessera.Npu.Bundle;
+using Tessera.Npu.Isa;
+using Tessera.Npu.Simulator;
+using Tessera.Npu.Target;
+using Tessera.Onnx;
+
+namespace Tessera.Cli;
+
+/// <summary><c>tessera asm</c>, <c>tessera disasm</c> and <c>tessera sim</c>: the NPU assembler, disassembler and simulator.</summary>
+internal static class NpuCommands
+{
+    public static Command Asm()
+    {
+        var input = new Argument<string?>("program") { Description = "Assembly source (.s)", Arity = ArgumentArity.ZeroOrOne };
+        var output = new Option<string?>("-o") { Description = "Bundle folder to write" };
+        var target = new Option<string?>("--target") { Description = "Target name (e1, edge-large) or .json path; default: the program's .target" };
+        var data = new Option<string[]>("--data") { Description = "NAME=@file.npy: initial contents of a tensor (input or weight)" };
+        var expected = new Option<string[]>("--expected") { Description = "NAME=@file.npy: expected final contents of an output tensor" };
+        var table = new Option<bool>("--print-encoding-table") { Description = "Print the ISA encoding table (markdown) and exit" };
+        var cmd = new Command("asm", "Assemble an NPU program into a simulator bundle") { input, output, target, data, expected, table };
+        cmd.SetAction(r => CliErrors.Guard(() =>
+        {
+            if (r.GetValue(table))
+            {
+                Console.Out.Write(Opcodes.EncodingTable());
+                return 0;
+            }
+
+            if (r.GetValue(input) is not { } path || r.GetValue(output) is not { } dir)
+            {
+                Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: asm needs a program and -o BUNDLE_DIR");
+                return 1;
+            }
+
+            var program = Assembler.Assemble(ReadText(path), path);
+            var bundle = new NpuBundle
+            {
+                Program = program,
+                Target = TargetLoader.LoadNamed(r.GetValue(target) ?? program.Target),
+                Data = Bind(program, r.GetValue(data)),
+                Expected = Bind(program, r.GetValue(expected)),
+            };
+            bundle.Write(dir);
+            Console.Out.WriteLine($"{dir}: {program.Instrs.Count} instructions, {program.Descriptors.Count} descriptors, {program.Tensors.Count} tensors, target {bundle.Target.Name}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Command Disasm()
+    {
+        var input = new Argument<string>("bundle") { Description = "A bundle folder, or a program.bin" };
+        var cmd = new Command("disasm", "Print a bundle's program as assembly that reassembles to the same bytes") { input };
+        cmd.SetAction(r => CliErrors.Guard(() =>
+        {
+            var path = r.GetValue(input)!;
+            if (File.Exists(path))
+            {
+                var p = new AsmProgram();
+                p.Instrs.AddRange(AsmProgram.DecodeProgram(File.ReadAllBytes(path)));
+                p.Entries["main"] = 0;
+                Console.Out.Write(Disassembler.Format(p));
+            }
+            else
+            {
+                Console.Out.Write(Disassembler.Format(BundleReader.Read(path).Program));
+            }
+
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Command Sim()
+    {
+        var input = new Argument<string>("bundle") { Description = "A bundle folder written by tessera asm" };
+        var inputs = new Option<string[]>("--input") { Description = "@file.npy for each input tensor, in manifest order (overrides the bundle's data)" };
+        var expected = new Option<string[]>("--expected-output") { Description = "@file.npy for each output tensor, in manifest order (overrides the bundle's expected outputs)" };
+        var trace = new Option<string?>("--trace") { Description = "Write a Chrome/Perfetto trace (JSON) with one track per queue" };
+        var entry = new Option<string>("--entry") { Description = "Entry point", DefaultValueFactory = _ => "main" };
+        var outDir = new Option<string?>("--output-dir") { Description = "Write each output tensor's bytes as NAME.bin" };
+        var cmd = new Command("sim", "Run a bundle on the bit-exact, cycle-modelled NPU simulator") { input, inputs, expected, trace, entry, outDir };
+        cmd.SetAction(r => CliErrors.Guard(() =>
+        {
+            var bundle = BundleReader.Read(r.GetValue(input)!);
+            var program = bundle.Program;
+            var session = new Session(program, bundle.Target, r.GetValue(entry)!);
+            var data = new Dictionary<string, byte[]>(bundle.Data);
+            var want = new Dictionary<string, byte[]>(bundle.Expected);
+            BindInOrder(program, "input", r.GetValue(inputs), data);
+            BindInOrder(program, "output", r.GetValue(expected), want);
+            foreach (var (name, bytes) in data)
+            {
+                session.Write(name, bytes);
+            }
+
+            var result = session.Run(trace: r.GetValue(trace) is not null);
+            Console.Out.Write(Report.Summary(result, bundle.Target));
+            if (r.GetValue(trace) is { } tracePath)
+            {
+                File.WriteAllText(tracePath, Report.TraceJson(result, bundle.Target, program.Instrs.Select(Disassembler.Format).ToList()));
+            }
+
+            bool ok = true;
+            foreach (var t in program.Tensors.Where(t => t.Role == "output"))
+            {
+                var got = session.Read(t.Name);
+                if (r.GetValue(outDir) is { } dir)
+                {
+                    Directory.CreateDirectory(dir);
+                    File.WriteAllBytes(Path.Combine(dir, t.Name + ".bin"), got);
+                }
+
+                if (want.TryGetValue(t.Name, out var w))
+                {
+                    int bad = Enumerable.Range(0, got.Length).FirstOrDefault(i => i >= w.Length || got[i] != w[i], -1);
+                    bool match = bad < 0 && got.Length == w.Length;
+                    Console.Out.WriteLine(match ? $"output {t.Name}: match (bit-exact)" : $"output {t.Name}: MISMATCH at byte {bad}");
+                    ok &= match;
+                }
+            }
+
+            if (!ok)
+            {
+                Console.Error.WriteLine($"error {NpuCodes.SimMismatch}: an output does not match its expected value");
+            }
+
+            return ok ? 0 : 1;
+        }));
+        return cmd;
+    }
+
+    private static string ReadText(string path) => File.Exists(path) ? File.ReadAllText(path)
+        : throw new DiagnosticException(new Diagnostic(Severity.Error, DiagnosticCodes.FileNotFound, $"{path}: no such file", Location.Unknown));
+
+    private static byte[] TensorBytes(string path) => Tessera.Dialects.Graph.Convert.ToAttr(Npy.Read(path.TrimStart('@'))).Storage.Span.ToArray();
+
+    private static Dictionary<string, byte[]> Bind(AsmProgram p, string[]? pairs)
+    {
+        var d = new Dictionary<string, byte[]>();
+        foreach (var pair in pairs ?? [])
+        {
+            int eq = pair.IndexOf('=');
+            var name = eq > 0 ? pair[..eq] : throw new DiagnosticException(new Diagnostic(Severity.Error, DiagnosticCodes.BadArgument, $"'{pair}' is not NAME=@file.npy", Location.Unknown));
+            var t = p.Tensors.FirstOrDefault(x => x.Name == name) ?? throw NpuCodes.Error(NpuCodes.BundleBad, name, $"no tensor named '{name}'");
+            var bytes = TensorBytes(pair[(eq + 1)..]);
+            d[name] = bytes.Length == t.Bytes ? bytes : throw NpuCodes.Error(NpuCodes.BundleBad, name, $"tensor {name} needs {t.Bytes} bytes, the file has {bytes.Length}");
+        }
+
+        return d;
+    }
+
+    private static void BindInOrder(AsmProgram p, string role, string[]? files, Dictionary<string, byte[]> into)
+    {
+        var ts = p.Tensors.Where(t => t.Role == role).ToList();
+        var fs = files ?? [];
+        if (fs.Length > ts.Count)
+        {
+            throw NpuCodes.Error(NpuCodes.BundleBad, "", $"{fs.Length} files given but the bundle has {ts.Count} {role} tensors");
+        }
+
+        for (int i = 0; i < fs.Length; i++)
+        {
+            into[ts[i].Name] = TensorBytes(fs[i]);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Tessera.Npu.Isa;
+using Tessera.Npu.Target;
+
+namespace Tessera.Npu.Bundle;
+
+/// <summary>Reads a bundle back, checking every file's size and sha256 against the manifest (TSR0821 otherwise).</summary>
+public static class BundleReader
+{
+    public static NpuBundle Read(string dir)
+    {
+        var manifestPath = Path.Combine(dir, "manifest.json");
+        if (!File.Exists(manifestPath))
+        {
+            throw NpuCodes.Error(NpuCodes.BundleBad, dir, "not a bundle: manifest.json is missing");
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(manifestPath));
+            var root = doc.RootElement;
+            if (root.GetProperty("format").GetString() != NpuBundle.Format || root.GetProperty("version").GetInt32() != NpuBundle.Version)
+            {
+                throw Bad(manifestPath, $"format must be {NpuBundle.Format} version {NpuBundle.Version}");
+            }
+
+            byte[] Load(string rel)
+            {
+                if (!root.GetProperty("files").TryGetProperty(rel, out var f))
+                {
+                    throw Bad(manifestPath, $"files has no entry for {rel}");
+                }
+
+                var bytes = System.IO.File.ReadAllBytes(Path.Combine(dir, rel));
+                if (bytes.Length != f.GetProperty("bytes").GetInt64() || NpuBundle.Sha256(bytes) != f.GetProperty("sha256").GetString())
+                {
+                    throw Bad(Path.Combine(dir, rel), "size or sha256 does not match manifest.json");
+                }
+
+                return bytes;
+            }
+
+            var target = TargetLoader.Parse(root.GetProperty("target").GetRawText(), manifestPath + ":target");
+            var program = new AsmProgram { Target = target.Name };
+            program.Instrs.AddRange(AsmProgram.DecodeProgram(Load("program.bin")));
+            program.Descriptors.AddRange(AsmProgram.DecodeDescriptors(Load("dma.bin")));
+            foreach (var e in root.GetProperty("entries").EnumerateObject())
+            {
+                program.Entries[e.Name] = e.Value.GetInt32();
+            }
+
+            var dram = Load("dram.bin");
+            var data = new Dictionary<string, byte[]>();
+            var expected = new Dictionary<string, byte[]>();
+            foreach (var t in root.GetProperty("tensors").EnumerateArray())
+            {
+                var decl = new TensorDecl(t.GetProperty("name").GetString()!, t.GetProperty("role").GetString()!, t.GetProperty("dram").GetInt64(),
+                    [.. t.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64())], t.GetProperty("dtype").GetString()!);
+                program.Tensors.Add(decl);
+                if (t.GetProperty("sha256").GetString() is { } sha)
+                {
+                    var bytes = dram.AsSpan((int)decl.DramAddress, (int)decl.Bytes).ToArray();
+                    data[decl.Name] = NpuBundle.Sha256(bytes) == sha ? bytes : throw Bad(manifestPath, $"tensor {decl.Name}: sha256 does not match dram.bin");
+                }
+
+                if (t.TryGetProperty("expected", out var ex))
+                {
+                    expected[decl.Name] = Load(ex.GetString()!);
+                }
+            }
+
+            return new NpuBundle { Program = program, Target = target, Data = data, Expected = expected };
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException or ArgumentException)
+        {
+            throw Bad(manifestPath, $"malformed bundle: {e.Message}");
+        }
+    }
+
+    private static DiagnosticException Bad(string where, string message) => NpuCodes.Error(NpuCodes.BundleBad, where, message);
+}

@@ -1,0 +1,25 @@
+using Tessera.Npu.Isa;
+using Tessera.Npu.Simulator;
+using Tessera.Npu.Target;
+
+namespace Tessera.Tests.Npu;
+
+internal static class NpuTestUtil
+{
+    public static string Example(string name) => Path.Combine(Repo.Root, "targets/Npu/examples", name);
+    public static NpuTarget E1 => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs/e1.json"));
+
+    public static Session Load(string example, Func<string, string>? edit = null)
+    {
+        var text = File.ReadAllText(Example(example));
+        return new Session(Assembler.Assemble(edit is null ? text : edit(text), example), E1);
+    }
+
+    /// <summary>DMA cycles written out from the target's fields: latency + ceil(bytes × clock / bandwidth).</summary>
+    public static long Dma(NpuTarget t, long bytes) => t.DmaLatencyCycles + (long)decimal.Ceiling(bytes * t.ClockGHz / t.DmaBandwidthGBps);
+
+    /// <summary>Independent reference: round((x) / 2^shift) half to even, in double (exact while |x| &lt; 2^53).</summary>
+    public static long RoundShift(long x, int shift) => (long)Math.Round(x / Math.Pow(2, shift), MidpointRounding.ToEven);
+
+    public static sbyte Sat8(long v) => (sbyte)Math.Max(-128, Math.Min(127, v));
+}

@@ -39,7 +39,7 @@ public class GgufArchitectureTests(ITestOutputHelper output)
     private static readonly Dictionary<string, Spec> Specs = new()
     {
         ["llama"] = new("llama", 2, 16, 1e-5, Rope.Norm, 1e4) { Tied = true },
-        ["qwen3"] = new("qwen3", 2, 16, 1e-6, Rope.Neox, 1e6) { QkNorm = true },
+        ["qwen3"] = new("qwen3", 2, 32, 1e-6, Rope.Neox, 1e6) { QkNorm = true, KeyLength = true },   // head_dim ≠ hidden / heads, as in Qwen3-0.6B
         ["gemma"] = new("gemma", 2, 32, 1e-6, Rope.Norm, 1e4) { Tied = true, Gelu = true, EmbedScale = Math.Sqrt(Hidden), KeyLength = true },
         ["phi3"] = new("phi3", 2, 16, 1e-5, Rope.Neox, 1e4) { FusedQkv = true, FusedGateUp = true },
         ["gpt2"] = new("gpt2", Heads, 16, 1e-5, Rope.None, 0)

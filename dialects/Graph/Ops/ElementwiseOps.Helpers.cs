@@ -59,11 +59,24 @@ internal static class ElementwiseOpsHelpers
     {
         var shape = NDArray.BroadcastShape(a.Shape, b.Shape);
         long n = NDArray.Count(shape);
-        var ma = Map(a, shape);
-        var mb = Map(b, shape);
         var da = a.AsDoubles();
         var db = b.AsDoubles();
         var r = new double[n];
+        // Scalars (the usual broadcast in exported graphs: x * 0.5, x + eps) need no index map.
+        if (da.Length == 1 || db.Length == 1)
+        {
+            var ma1 = da.Length == 1 ? null : Map(a, shape);
+            var mb1 = db.Length == 1 ? null : Map(b, shape);
+            for (long k = 0; k < n; k++)
+            {
+                r[k] = f(da.Length == 1 ? da[0] : da[ma1 is null ? k : ma1[k]], db.Length == 1 ? db[0] : db[mb1 is null ? k : mb1[k]]);
+            }
+
+            return NDArray.Create(outType, shape, r);
+        }
+
+        var ma = Map(a, shape);
+        var mb = Map(b, shape);
         for (long k = 0; k < n; k++)
         {
             r[k] = f(da[ma is null ? k : ma[k]], db[mb is null ? k : mb[k]]);

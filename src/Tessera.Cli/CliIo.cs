@@ -37,16 +37,17 @@ internal static class CliIo
             return run(text, name, Console.Out);
         }
 
-        if (input != "-" && SamePath(input, outputPath))
-        {
-            return Error(DiagnosticCodes.OutputRefused, $"{outputPath}: refusing to overwrite the input file");
-        }
-
         var writer = new StringWriter();
         int code = run(text, name, writer);
-        if (code != 0)
+        return code != 0 ? code : WriteOutput(input == "-" ? null : input, outputPath, writer.ToString());
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="outputPath"/> unless that is the input; never leaves a half-written file.</summary>
+    public static int WriteOutput(string? input, string outputPath, string text)
+    {
+        if (input is not null && SamePath(input, outputPath))
         {
-            return code;
+            return Error(DiagnosticCodes.OutputRefused, $"{outputPath}: refusing to overwrite the input file");
         }
 
         try
@@ -54,7 +55,7 @@ internal static class CliIo
             // Write beside the target, then rename, so a failure never leaves a half-written file.
             var full = Path.GetFullPath(outputPath);
             var tmp = full + ".tmp-" + Environment.ProcessId;
-            File.WriteAllText(tmp, writer.ToString());
+            File.WriteAllText(tmp, text);
             File.Move(tmp, full, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -45,7 +45,7 @@ internal static class CompileCommand
             var text = Printer.PrintOp(module, r.GetValue(hex) ? PrintOptions.Full : PrintOptions.Default);
             if (r.GetValue(output) is { } path)
             {
-                File.WriteAllText(path, text);
+                return CliIo.WriteOutput(r.GetValue(model), path, text);
             }
             else
             {

@@ -120,7 +120,6 @@ public static partial class ReductionOps
         // q outermost so that row q of B stays in cache.
         var av = ta ? Transposed(a.AsDoubles(), kk, m) : a.AsDoubles();
         var bv = tb ? Transposed(b.AsDoubles(), n, kk) : b.AsDoubles();
-        var cv = c is null ? null : DoublesAs(c, [m, n]);
         var r = new double[m * n];
         for (long q = 0; q < kk; q++)
         {
@@ -132,6 +131,19 @@ public static partial class ReductionOps
             }
         }
 
+        // The common epilogue, alpha = beta = 1 with a bias vector of length n, adds the bias row by row.
+        if (alpha == 1 && beta == 1 && c is not null && c.Length == n && c.IsFloat && (c.Rank == 1 || c.Shape[0] == 1))
+        {
+            for (long i = 0; i < m; i++)
+            {
+                var row = r.AsSpan((int)(i * n), (int)n);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, c.F!, row);
+            }
+
+            return [NDArray.Create(a.ElementType, [m, n], r)];
+        }
+
+        var cv = c is null ? null : DoublesAs(c, [m, n]);
         for (long i = 0; i < m; i++)
         {
             var row = r.AsSpan((int)(i * n), (int)n);

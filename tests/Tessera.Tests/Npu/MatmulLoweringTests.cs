@@ -43,26 +43,58 @@ public class MatmulLoweringTests(ITestOutputHelper output)
     }
 
     /// <summary>Compiles, simulates and compares; returns the simulated cycles and the roofline floor.</summary>
-    private (long Cycles, double Floor, MatmulTiles Tiles) CompileAndRun(int m, int n, int k, string config, string t = "f16", int seed = 1)
+    private (long Cycles, double Floor, MatmulTiles Tiles) CompileAndRun(int m, int n, int k, string config, string t = "f16", int seed = 1,
+        (int M, int N, int K)? forceTiles = null, bool constantB = false)
     {
-        var (ctx, module) = PassTestUtil.Parse(MatmulTir(m, n, k, t));
+        var rng = new Random(seed);
+        double[] A = Enumerable.Range(0, m * k).Select(_ => Round((rng.NextDouble() * 2) - 1, t)).ToArray();
+        double[] B = Enumerable.Range(0, k * n).Select(_ => Round((rng.NextDouble() * 2) - 1, t)).ToArray();
+        var text = MatmulTir(m, n, k, t);
+        if (constantB)
+        {
+            // B as an arith.constant weight: the bundle carries its bytes and has one input.
+            var dense = string.Join(", ", Enumerable.Range(0, k).Select(r =>
+                "[" + string.Join(", ", B.Skip(r * n).Take(n).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]"));
+            text = text.Replace($", %b: tensor<{k}x{n}x{t}>)", ")", StringComparison.Ordinal)
+                .Replace("  %c = ", $"  %b = arith.constant dense<[{dense}]> : tensor<{k}x{n}x{t}>\n  %c = ", StringComparison.Ordinal);
+        }
+
+        var (ctx, module) = PassTestUtil.Parse(text);
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), $"builtin.module(func.func(npu-tile{{config={config}}}))", diags);
         Assert.True(pm is not null, diags.Render());
         Assert.True(pm!.Run(module, diags).Succeeded, diags.Render());
         var target = Config(config);
-        var bundle = NpuMatmulLowering.Emit(module, target);
+        var mm = module.Walk().First(o => o.Name == "graph.mat_mul");
+        if (forceTiles is { } f)
+        {
+            mm.SetAttr(NpuMatmulLowering.TileMAttr, IntegerAttr.I64(f.M));
+            mm.SetAttr(NpuMatmulLowering.TileNAttr, IntegerAttr.I64(f.N));
+            mm.SetAttr(NpuMatmulLowering.TileKAttr, IntegerAttr.I64(f.K));
+        }
 
-        var rng = new Random(seed);
-        double[] A = Enumerable.Range(0, m * k).Select(_ => Round((rng.NextDouble() * 2) - 1, t)).ToArray();
-        double[] B = Enumerable.Range(0, k * n).Select(_ => Round((rng.NextDouble() * 2) - 1, t)).ToArray();
+        var bundle = NpuMatmulLowering.Emit(module, target);
         var et = t == "f16" ? FloatType.F16 : FloatType.BF16;
         var func = PassTestUtil.Func(module, "mm");
-        var reference = GraphEvaluator.Run(func, [NDArray.Create(et, [m, k], A), NDArray.Create(et, [k, n], B)])[0].AsDoubles();
+        var args = constantB ? new[] { NDArray.Create(et, [m, k], A) } : new[] { NDArray.Create(et, [m, k], A), NDArray.Create(et, [k, n], B) };
+        var reference = GraphEvaluator.Run(func, args)[0].AsDoubles();
 
         var session = new Session(bundle.Program, target);
+        foreach (var (name, image) in bundle.Data)
+        {
+            session.Write(name, image);   // the DRAM image's initial contents (weights), as tessera sim loads them
+        }
+
         session.Write("arg0", NpuMatmulLowering.Bits(NDArray.Create(et, [m, k], A), t));
-        session.Write("arg1", NpuMatmulLowering.Bits(NDArray.Create(et, [k, n], B), t));
+        if (constantB)
+        {
+            Assert.Equal("weight", session.Tensor("w1").Role);
+            Assert.Equal(NpuMatmulLowering.Bits(NDArray.Create(et, [k, n], B), t), session.Read("w1"));
+        }
+        else
+        {
+            session.Write("arg1", NpuMatmulLowering.Bits(NDArray.Create(et, [k, n], B), t));
+        }
         var result = session.Run();   // a hazard, deadlock or out-of-bounds access throws
         var got = session.Read("out0");
         double worst = 0;
@@ -88,7 +120,7 @@ public class MatmulLoweringTests(ITestOutputHelper output)
         double macRate = (double)target.MatrixRows * target.MatrixCols / target.FloatRateDivisor;
         double bytes = 2.0 * ((double)m * k + (double)k * n + (double)m * n);
         double floor = Math.Max((double)m * n * k / macRate, bytes / (double)(target.DmaBandwidthGBps / target.ClockGHz));
-        var tiles = NpuMatmulLowering.Tiles(module.Walk().First(o => o.Name == "graph.mat_mul"))!;
+        var tiles = NpuMatmulLowering.Tiles(mm)!;
         output.WriteLine($"{m}x{n}x{k} {t} on {config}: tiles {tiles.Mt}x{tiles.Nt}x{tiles.Kt}, {result.Cycles} cycles (estimate {tiles.EstimatedCycles}), floor {floor:0}, cycles/floor {result.Cycles / floor:0.000}, worst error/tolerance {worst:0.000}");
         Assert.Equal((long)m * n * k, result.Macs);
         Assert.True(result.Cycles >= floor, $"{result.Cycles} cycles is below the floor {floor}");
@@ -103,6 +135,20 @@ public class MatmulLoweringTests(ITestOutputHelper output)
     [InlineData(130, 33, 65, "e1")]
     [InlineData(200, 300, 260, "edge-large")]
     public void SmallAndRaggedShapesMatchTheEvaluator(int m, int n, int k, string config) => CompileAndRun(m, n, k, config);
+
+    /// <summary>Tiles set by hand exercise the kernel's edge paths: a column tile wider than the array and not a multiple of it
+    /// (full blocks plus a ragged block, two weight loads), a reduction tile that is not a multiple of the array height
+    /// (a short last mm.ldw chunk), ragged row tiles, and A and B buffers that alternate and stay resident.</summary>
+    [Theory]
+    [InlineData(37, 70, 19, "e1", 16, 70, 19)]
+    [InlineData(50, 100, 130, "e1", 24, 70, 50)]
+    [InlineData(33, 65, 100, "e1", 33, 65, 40)]
+    [InlineData(70, 300, 200, "edge-large", 32, 200, 150)]
+    public void ExplicitTilesMatchTheEvaluator(int m, int n, int k, string config, int mt, int nt, int kt) =>
+        CompileAndRun(m, n, k, config, forceTiles: (mt, nt, kt));
+
+    [Fact]
+    public void ConstantWeightsGoIntoTheDramImage() => CompileAndRun(40, 50, 60, "e1", constantB: true);
 
     [Fact]
     public void Bf16MatchesTheEvaluator() => CompileAndRun(45, 77, 90, "e1", "bf16");
@@ -159,5 +205,11 @@ public class MatmulLoweringTests(ITestOutputHelper output)
         (code, text) = NpuTestUtil.RunCli(["sim", Path.Combine(dir, "b")]);
         Assert.True(code == 0, text);
         Assert.Contains("cycles", text);
+
+        File.WriteAllText(tir, "func.func @f(%a: tensor<4x4xf16>) -> tensor<4x4xf16> {\n  %c = graph.relu(%a) : (tensor<4x4xf16>) -> tensor<4x4xf16>\n  func.return(%c) : tensor<4x4xf16>\n}\n");
+        (code, text) = NpuTestUtil.RunCli(["compile", tir, "--target", "npu", "-o", Path.Combine(dir, "c")]);
+        Assert.Equal(1, code);
+        Assert.Contains("TSR0841", text);
+        Assert.Contains("supports only single-matmul functions", text);
     }
 }

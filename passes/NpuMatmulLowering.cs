@@ -21,6 +21,7 @@ public static class NpuMatmulLowering
     public const string TileNAttr = "npu.tile_n";
     public const string TileKAttr = "npu.tile_k";
     public const string EstimateAttr = "npu.est_cycles";
+    public const string StationaryAttr = "npu.stationary";
 
     /// <summary>The function's single matmul, or a TSR0841 error naming the first thing the slice cannot lower.</summary>
     public static Operation Match(Operation func)
@@ -96,7 +97,8 @@ public static class NpuMatmulLowering
     /// <summary>The tiles <c>npu-tile</c> recorded on <paramref name="mm"/> (null if it has not run).</summary>
     public static MatmulTiles? Tiles(Operation mm) =>
         mm.GetAttr(TileMAttr) is IntegerAttr m && mm.GetAttr(TileNAttr) is IntegerAttr n && mm.GetAttr(TileKAttr) is IntegerAttr k
-            ? new MatmulTiles((int)m.Value, (int)n.Value, (int)k.Value, (mm.GetAttr(EstimateAttr) as IntegerAttr)?.Value ?? 0)
+            ? new MatmulTiles((int)m.Value, (int)n.Value, (int)k.Value, (mm.GetAttr(EstimateAttr) as IntegerAttr)?.Value ?? 0,
+                (mm.GetAttr(StationaryAttr) as StringAttr)?.Value == "a")
             : null;
 
     /// <summary>Builds the bundle for the one public function of <paramref name="module"/> that <c>npu-tile</c> annotated

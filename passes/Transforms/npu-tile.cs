@@ -6,7 +6,8 @@ namespace Tessera.Passes.Transforms;
 /// <summary>
 /// Chooses the NPU tiles of a function's single 2-D f16/bf16 <c>graph.mat_mul</c> with <see cref="TileCostModel"/> for the
 /// target description named by <c>config</c> (a shipped config such as <c>e1</c> or <c>edge-large</c>, or a .json path)
-/// and records them as <c>npu.target</c>, <c>npu.tile_m/n/k</c> and <c>npu.est_cycles</c>. A function the first
+/// and records them as <c>npu.target</c>, <c>npu.tile_m/n/k</c>, <c>npu.stationary</c> (<c>"b"</c>: B in the array, A's
+/// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>. A function the first
 /// slice cannot lower is TSR0841.
 /// </summary>
 public sealed class NpuTilePass : Pass
@@ -42,6 +43,7 @@ public sealed class NpuTilePass : Pass
                 (NpuMatmulLowering.TileNAttr, IntegerAttr.I64(tiles.Nt)),
                 (NpuMatmulLowering.TileKAttr, IntegerAttr.I64(tiles.Kt)),
                 (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(tiles.EstimatedCycles)),
+                (NpuMatmulLowering.StationaryAttr, new StringAttr(tiles.StationaryA ? "a" : "b")),
             };
             bool changed = false;
             foreach (var (name, value) in attrs)

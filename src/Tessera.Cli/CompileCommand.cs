@@ -103,7 +103,7 @@ internal static class CompileCommand
         var mm = module.Walk().First(o => o.Name == "graph.mat_mul");
         var tiles = NpuMatmulLowering.Tiles(mm)!;
         var (m, n, k, type) = NpuMatmulLowering.Problem(mm);
-        Console.Out.WriteLine($"{dir}: {type} matmul {m}x{n}x{k} on {target.Name}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={tiles.Kt} (estimated {tiles.EstimatedCycles} cycles, floor {Tessera.Npu.Lowering.TileCostModel.FloorCycles(target, m, n, k):0}); " +
+        Console.Out.WriteLine($"{dir}: {type} matmul {m}x{n}x{k} on {target.Name}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={tiles.Kt}, {(tiles.StationaryA ? "A" : "B")} stationary (estimated {tiles.EstimatedCycles} cycles, floor {Tessera.Npu.Lowering.TileCostModel.FloorCycles(target, m, n, k):0}); " +
             $"{bundle.Program.Instrs.Count} instructions, {bundle.Program.Descriptors.Count} descriptors");
         return 0;
     }

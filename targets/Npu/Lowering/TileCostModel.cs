@@ -2,9 +2,10 @@ using Tessera.Npu.Target;
 
 namespace Tessera.Npu.Lowering;
 
-/// <summary>Output tile rows × columns and the reduction depth one step covers: a step loads an Mt×Kt activation tile and a
-/// Kt×Nt weight tile and accumulates their product into the accumulator.</summary>
-public sealed record MatmulTiles(int Mt, int Nt, int Kt, long EstimatedCycles);
+/// <summary>Output tile rows × columns and the reduction depth one step covers: a step loads an Mt×Kt tile of A and a Kt×Nt
+/// tile of B and accumulates their product. <see cref="StationaryA"/>: Aᵀ tiles sit in the array and Bᵀ rows stream
+/// (Cᵀ = Bᵀ·Aᵀ), instead of B in the array and A's rows streaming.</summary>
+public sealed record MatmulTiles(int Mt, int Nt, int Kt, long EstimatedCycles, bool StationaryA = false);
 
 /// <summary>
 /// Picks matmul tile sizes from the target description alone: array shape (Nt and Kt are whole multiples of the array's
@@ -13,7 +14,10 @@ public sealed record MatmulTiles(int Mt, int Nt, int Kt, long EstimatedCycles);
 /// (a transfer costs latency + bytes/bandwidth, so bigger tiles amortise latency and re-read less). Every candidate is
 /// scored by <see cref="Estimate"/>, a pipelined model of the schedule <see cref="MatmulKernel"/> emits: per step the
 /// matrix queue (weight loads, MACs with array fill/drain, accumulator drains) overlaps the load and store queues, so a
-/// step costs the slowest of the three, plus the first step's loads and the last tile's drain and store.
+/// step costs the slowest of the three, plus the first step's loads and the last tile's drain and store. Both forms of the
+/// kernel are scored: B stationary with A's rows streaming, and A stationary with Bᵀ's rows streaming (better when M is
+/// short and N long, since each mm.mac pays the array's fill and drain once per streamed block of rows). The functions
+/// below take the kernel's own terms: P streamed rows, Q stationary columns.
 /// </summary>
 public static class TileCostModel
 {
@@ -45,16 +49,21 @@ public static class TileCostModel
     /// small for one array-sized tile).</summary>
     public static MatmulTiles Choose(NpuTarget t, int m, int n, int k, int elem = 2)
     {
-        var all = new List<(int Mt, int Nt, int Kt, long Est, long Bytes, long Steps)>();
-        foreach (int mt in Candidates(m, 16))
+        // In the kernel's terms (MatmulKernel): P rows stream through the array, Q columns are stationary.
+        var all = new List<(bool StationaryA, int Pt, int Qt, int Kt, long Est, long Bytes, long Steps)>();
+        foreach (bool stationaryA in new[] { false, true })
         {
-            foreach (int nt in Candidates(n, t.MatrixCols, all: true))
+            int p = stationaryA ? n : m, q = stationaryA ? m : n;
+            foreach (int pt in Candidates(p, 16))
             {
-                foreach (int kt in Candidates(k, t.MatrixRows, all: true))
+                foreach (int qt in Candidates(q, t.MatrixCols, all: true))
                 {
-                    if (Fits(t, mt, nt, kt, elem))
+                    foreach (int kt in Candidates(k, t.MatrixRows, all: true))
                     {
-                        all.Add((mt, nt, kt, Estimate(t, m, n, k, mt, nt, kt, elem), DramBytes(m, n, k, mt, nt, kt, elem), (long)Ceil(m, mt) * Ceil(n, nt) * Ceil(k, kt)));
+                        if (Fits(t, pt, qt, kt, elem))
+                        {
+                            all.Add((stationaryA, pt, qt, kt, Estimate(t, p, q, k, pt, qt, kt, elem), DramBytes(p, q, k, pt, qt, kt, elem), (long)Ceil(p, pt) * Ceil(q, qt) * Ceil(k, kt)));
+                        }
                     }
                 }
             }
@@ -67,8 +76,8 @@ public static class TileCostModel
 
         long bestEst = all.Min(c => c.Est);
         var pick = all.Where(c => c.Est <= bestEst * (1 + Tolerance))
-            .OrderBy(c => c.Bytes).ThenBy(c => c.Steps).ThenBy(c => c.Est).ThenBy(c => c.Mt).ThenBy(c => c.Nt).ThenBy(c => c.Kt).First();
-        return new MatmulTiles(pick.Mt, pick.Nt, pick.Kt, pick.Est);
+            .OrderBy(c => c.Bytes).ThenBy(c => c.Steps).ThenBy(c => c.Est).ThenBy(c => c.StationaryA).ThenBy(c => c.Pt).ThenBy(c => c.Qt).ThenBy(c => c.Kt).First();
+        return pick.StationaryA ? new MatmulTiles(pick.Qt, pick.Pt, pick.Kt, pick.Est, true) : new MatmulTiles(pick.Pt, pick.Qt, pick.Kt, pick.Est);
     }
 
     /// <summary>DRAM bytes the kernel moves with these tiles: A is re-read for every column tile unless K is one tile (then it

@@ -159,6 +159,12 @@ public static class NpuMatmulLowering
         }
 
         var c = Place("out0", "output", [m, n]);
+        if (next > target.DramBytes)
+        {
+            throw new DiagnosticException(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported,
+                $"the matmul's tensors need {next} bytes of DRAM; target {target.Name} has {target.DramBytes}", mm.Location));
+        }
+
         var program = MatmulKernel.Emit(target, tiles, decls[0], decls[1], c, type);
         return new NpuBundle { Program = program, Target = target, Data = data };
     }

@@ -80,6 +80,12 @@ internal static class CompileCommand
             return 1;
         }
 
+        if (File.Exists(dir))
+        {
+            Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: -o {dir} is a file; --target npu writes a bundle folder");
+            return 1;
+        }
+
         var target = Tessera.Npu.Target.TargetLoader.LoadNamed(config);
         var ctx = Contexts.CreateDefault();
         var module = Models.Load(ctx, modelPath);

@@ -218,5 +218,9 @@ public class MatmulLoweringTests(ITestOutputHelper output)
         Assert.Equal(1, code);
         Assert.Contains("TSR0841", text);
         Assert.Contains("supports only single-matmul functions", text);
+
+        (code, text) = NpuTestUtil.RunCli(["compile", tir, "--target", "npu", "-o", tir]);
+        Assert.Equal(1, code);
+        Assert.Contains("is a file", text);
     }
 }

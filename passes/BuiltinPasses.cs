@@ -19,6 +19,7 @@ public static class BuiltinPasses
         Register(register, () => new GraphRaiseActivationsPass());
         Register(register, () => new GraphRaiseRopePass());
         Register(register, () => new GraphRaiseAttentionPass());
+        Register(register, () => new NpuTilePass());
     }
 
     private static void Register(Action<string, Func<Pass>> register, Func<Pass> factory) => register(factory().Flag, factory);

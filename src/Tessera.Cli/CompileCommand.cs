@@ -18,15 +18,28 @@ internal static class CompileCommand
         var levels = Enumerable.Range(0, 4).Select(i => new Option<bool>($"-O{i}") { Description = $"Run the -O{i} pipeline" }).ToArray();
         var output = new Option<string?>("-o", "--output") { Description = "Write the result here instead of standard output" };
         var hex = new Option<bool>("--print-large-constants-hex") { Description = "Print weights in full, as hex, instead of eliding them" };
+        var target = new Option<string>("--target") { Description = "ir (print the IR) or npu (write an NPU bundle to -o)", DefaultValueFactory = _ => "ir" };
+        var targetConfig = new Option<string>("--target-config") { Description = "NPU target description: e1, edge-large or a .json path", DefaultValueFactory = _ => "e1" };
         var cmd = new Command("compile", "Import a model and compile it");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { emit, pipeline, output, hex }.Concat(levels))
+        foreach (var o in new Option[] { emit, pipeline, output, hex, target, targetConfig }.Concat(levels))
         {
             cmd.Options.Add(o);
         }
 
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
+            if (r.GetValue(target) == "npu")
+            {
+                return CompileNpu(r.GetValue(model)!, r.GetValue(pipeline), Enumerable.Range(0, 4).Where(i => r.GetValue(levels[i])).Select(i => (int?)i).LastOrDefault(), r.GetValue(targetConfig)!, r.GetValue(output));
+            }
+
+            if (r.GetValue(target) != "ir")
+            {
+                Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: --target {r.GetValue(target)} is not supported; use ir or npu");
+                return 1;
+            }
+
             if (r.GetValue(emit) != "ir")
             {
                 Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: --emit {r.GetValue(emit)} is not supported yet; use --emit ir");
@@ -55,6 +68,50 @@ internal static class CompileCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary><c>--target npu</c>: the optimisation pipeline, then <c>npu-tile{config=…}</c>, then the bundle in <paramref name="dir"/>.
+    /// Only single-matmul functions lower so far (TSR0841 otherwise).</summary>
+    private static int CompileNpu(string modelPath, string? pipeline, int? level, string config, string? dir)
+    {
+        if (dir is null)
+        {
+            Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: --target npu needs -o BUNDLE_DIR");
+            return 1;
+        }
+
+        if (File.Exists(dir))
+        {
+            Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: -o {dir} is a file; --target npu writes a bundle folder");
+            return 1;
+        }
+
+        var target = Tessera.Npu.Target.TargetLoader.LoadNamed(config);
+        var ctx = Contexts.CreateDefault();
+        var module = Models.Load(ctx, modelPath);
+        int code = RunPipeline(ctx, module, pipeline, level);
+        if (code != 0)
+        {
+            return code;
+        }
+
+        var quoted = config.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        var lower = $"builtin.module(func.func(npu-tile{{config=\"{quoted}\"}}))";
+        Console.Error.WriteLine($"npu pipeline: {lower}");
+        code = RunPipeline(ctx, module, lower, null);
+        if (code != 0)
+        {
+            return code;
+        }
+
+        var bundle = NpuMatmulLowering.Emit(module, target);
+        bundle.Write(dir);
+        var mm = module.Walk().First(o => o.Name == "graph.mat_mul");
+        var tiles = NpuMatmulLowering.Tiles(mm)!;
+        var (m, n, k, type) = NpuMatmulLowering.Problem(mm);
+        Console.Out.WriteLine($"{dir}: {type} matmul {m}x{n}x{k} on {target.Name}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={tiles.Kt}, {(tiles.StationaryA ? "A" : "B")} stationary (estimated {tiles.EstimatedCycles} cycles, floor {Tessera.Npu.Lowering.TileCostModel.FloorCycles(target, m, n, k):0}); " +
+            $"{bundle.Program.Instrs.Count} instructions, {bundle.Program.Descriptors.Count} descriptors");
+        return 0;
     }
 
     /// <summary>Runs the given pipeline (or -O level, or nothing) with verification; prints diagnostics.</summary>

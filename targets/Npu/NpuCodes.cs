@@ -15,6 +15,7 @@ public static class NpuCodes
     public const string SimDeadlock = "TSR0833";
     public const string SimBadOperand = "TSR0834";
     public const string SimMismatch = "TSR0835";
+    public const string LowerUnsupported = "TSR0841";
 
     public static DiagnosticException Error(string code, string where, string message) =>
         new(new Diagnostic(Severity.Error, code, message, where.Length == 0 ? Location.Unknown : new NameLoc(where)));

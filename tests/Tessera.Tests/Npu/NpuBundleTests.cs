@@ -47,7 +47,7 @@ public class NpuBundleTests
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json")));
         Assert.Equal(32, manifest.RootElement.GetProperty("target").GetProperty("matrix").GetProperty("rows").GetInt32());
 
-        var (code, output) = Tessera(["sim", dir, "--trace", Path.Combine(dir, "t.json")]);
+        var (code, output) = RunCli(["sim", dir, "--trace", Path.Combine(dir, "t.json")]);
         Assert.True(code == 0, output);
         Assert.Contains("output q2: match (bit-exact)", output);
         using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "t.json")));
@@ -62,23 +62,10 @@ public class NpuBundleTests
     public void TesseraAsmThenDisasmPrintsTheCanonicalProgram()
     {
         var dir = Temp();
-        var (code, output) = Tessera(["asm", Example("gemm.s"), "-o", dir]);
+        var (code, output) = RunCli(["asm", Example("gemm.s"), "-o", dir]);
         Assert.True(code == 0, output);
-        (code, output) = Tessera(["disasm", dir]);
+        (code, output) = RunCli(["disasm", dir]);
         Assert.Equal(0, code);
         Assert.Equal(Disassembler.Format(Assembler.Assemble(File.ReadAllText(Example("gemm.s")))), output);
-    }
-
-    private static (int Code, string Output) Tessera(string[] args)
-    {
-        var exe = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(exe);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var proc = Process.Start(psi)!;
-        var stdout = proc.StandardOutput.ReadToEndAsync();
-        var stderr = proc.StandardError.ReadToEnd();
-        proc.WaitForExit();
-        return (proc.ExitCode, stdout.Result + stderr);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tessera.Npu.Isa;
 using Tessera.Npu.Simulator;
 using Tessera.Npu.Target;
@@ -22,4 +23,18 @@ internal static class NpuTestUtil
     public static long RoundShift(long x, int shift) => (long)Math.Round(x / Math.Pow(2, shift), MidpointRounding.ToEven);
 
     public static sbyte Sat8(long v) => (sbyte)Math.Max(-128, Math.Min(127, v));
+
+    /// <summary>Runs the built tessera CLI; returns its exit code and stdout + stderr.</summary>
+    public static (int Code, string Output) RunCli(string[] args)
+    {
+        var exe = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(exe);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var proc = Process.Start(psi)!;
+        var stdout = proc.StandardOutput.ReadToEndAsync();
+        var stderr = proc.StandardError.ReadToEnd();
+        proc.WaitForExit();
+        return (proc.ExitCode, stdout.Result + stderr);
+    }
 }

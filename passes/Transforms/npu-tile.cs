@@ -1,0 +1,67 @@
+using Tessera.Npu.Lowering;
+using Tessera.Npu.Target;
+
+namespace Tessera.Passes.Transforms;
+
+/// <summary>
+/// Chooses the NPU tiles of a function's single 2-D f16/bf16 <c>graph.mat_mul</c> with <see cref="TileCostModel"/> for the
+/// target description named by <c>config</c> (a shipped config such as <c>e1</c> or <c>edge-large</c>, or a .json path)
+/// and records them as <c>npu.target</c>, <c>npu.tile_m/n/k</c>, <c>npu.stationary</c> (<c>"b"</c>: B in the array, A's
+/// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>. A function the first
+/// slice cannot lower is TSR0841.
+/// </summary>
+public sealed class NpuTilePass : Pass
+{
+    private readonly PassOption<string> _config;
+
+    public NpuTilePass()
+    {
+        _config = Option("config", "e1", "NPU target description: a shipped config name or a .json path");
+    }
+
+    public override string Flag => "npu-tile";
+    public override string Summary => "chooses NPU matmul tiles from the target description's cost model";
+    public override string? AnchorOp => "func.func";
+
+    public override PassResult Run(Operation op, PassContext context)
+    {
+        if (op.Regions.Count != 1 || op.Regions[0].Blocks.Count == 0)
+        {
+            return PassResult.Unchanged;   // a declaration
+        }
+
+        try
+        {
+            var target = TargetLoader.LoadNamed(_config.Value);
+            var mm = NpuMatmulLowering.Match(op);
+            var (m, n, k, _) = NpuMatmulLowering.Problem(mm);
+            var tiles = TileCostModel.Choose(target, m, n, k);
+            var attrs = new (string Name, Attribute Value)[]
+            {
+                (NpuMatmulLowering.TargetAttr, new StringAttr(target.Name)),
+                (NpuMatmulLowering.TileMAttr, IntegerAttr.I64(tiles.Mt)),
+                (NpuMatmulLowering.TileNAttr, IntegerAttr.I64(tiles.Nt)),
+                (NpuMatmulLowering.TileKAttr, IntegerAttr.I64(tiles.Kt)),
+                (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(tiles.EstimatedCycles)),
+                (NpuMatmulLowering.StationaryAttr, new StringAttr(tiles.StationaryA ? "a" : "b")),
+            };
+            bool changed = false;
+            foreach (var (name, value) in attrs)
+            {
+                if (mm.GetAttr(name) != value)
+                {
+                    mm.SetAttr(name, value);
+                    changed = true;
+                }
+            }
+
+            Count("num-tiled", 1);
+            return changed ? PassResult.Changed : PassResult.Unchanged;
+        }
+        catch (DiagnosticException e)
+        {
+            context.Diagnostics.Add(e.Diagnostic);
+            return PassResult.Failed;
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Text;
+using Tessera.Npu.Isa;
+using Tessera.Npu.Target;
+
+namespace Tessera.Npu.Lowering;
+
+/// <summary>
+/// Emits C[M×N] = A[M×K] · B[K×N] (f16 or bf16, fp32 accumulation, result rounded once to the element type) as an NPU
+/// program, in the shape of <c>targets/Npu/examples/gemm.s</c>, fully unrolled over the tiles.
+/// <para>Loop order: output tile rows (mi), then columns (ni), then reduction (ki). Each step loads the A(mi,ki) tile
+/// (row-major, row stride Kt) and the B(ki,ni) tile re-blocked by a 3-D descriptor into array-wide column blocks, each a
+/// contiguous Kt × cols block (so every <c>mm.ldw</c> reads a contiguous k × n tile); a tile that is the same as the
+/// previous step's stays in SRAM. Ragged edges get their own descriptors with the exact sizes, and the
+/// <c>mm.ldw</c>/<c>mm.mac</c>/<c>mm.drain</c> fields carry the exact k, n and m, so no padding is computed.</para>
+/// <para>With <see cref="MatmulTiles.StationaryA"/> the roles swap: Cᵀ = Bᵀ · Aᵀ, Aᵀ tiles sit in the array and Bᵀ rows
+/// stream, so a long N amortises the array's fill and drain when M is short (the transposes are descriptor strides).</para>
+/// <para>SRAM: two buffers each for A, B and C (in the A-stationary form: Bᵀ, Aᵀ, Cᵀ; semaphores keep their slots). Semaphores: 1 = a step's tiles are loaded (signalled by its last load),
+/// 2/3 = an A/B buffer is free (posted twice up front; signalled by the last instruction reading the buffer's tile),
+/// 4 = a C tile is drained, 5 = a C buffer is free (posted twice; signalled by the store).</para>
+/// </summary>
+public static class MatmulKernel
+{
+    private const int SemLoaded = 1, SemFreeA = 2, SemFreeB = 3, SemDrained = 4, SemFreeC = 5;
+
+    public static AsmProgram Emit(NpuTarget t, MatmulTiles tiles, TensorDecl a, TensorDecl b, TensorDecl c, string type)
+    {
+        if (t.Semaphores < SemFreeC)
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"the matmul kernel needs {SemFreeC} semaphores; target {t.Name} has {t.Semaphores}");
+        }
+
+        return Assembler.Assemble(Text(t, tiles, a, b, c, type), "<npu-matmul>");
+    }
+
+    /// <summary>The program as assembly text (what <see cref="Emit"/> assembles).</summary>
+    public static string Text(NpuTarget t, MatmulTiles tiles, TensorDecl a, TensorDecl b, TensorDecl c, string type)
+    {
+        const int e = 2;
+        int m = (int)a.Shape[0], k = (int)a.Shape[1], n = (int)b.Shape[1];
+        int rows = t.MatrixRows, cols = t.MatrixCols, kt = tiles.Kt;
+        bool tr = tiles.StationaryA;
+
+        // In the kernel's own terms X[P×Q] = S[P×K] · W[K×Q]: S streams through the array a row at a time, W is stationary.
+        // B stationary: S = A, W = B, X = C. A stationary: S = Bᵀ, W = Aᵀ, X = Cᵀ, and the transposes are DMA strides and
+        // the descriptors' transpose flag, so nothing is transposed in memory.
+        int p = tr ? n : m, q = tr ? m : n, pt = tr ? tiles.Nt : tiles.Mt, qt = tr ? tiles.Mt : tiles.Nt;
+        if (!TileCostModel.Fits(t, pt, qt, kt, e))
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"tiles {tiles.Mt}x{tiles.Nt}x{kt} do not fit target {t.Name}");
+        }
+
+        long sBuf = TileCostModel.Align((long)pt * kt * e), wBuf = TileCostModel.Align((long)kt * qt * e), xBuf = TileCostModel.Align((long)pt * qt * e);
+        long[] sSlot = [0, sBuf], wSlot = [2 * sBuf, 2 * sBuf + wBuf], xSlot = [2 * sBuf + 2 * wBuf, 2 * sBuf + 2 * wBuf + xBuf];
+
+        var ci = CultureInfo.InvariantCulture;
+        var head = new StringBuilder();
+        var body = new StringBuilder();
+        var descs = new Dictionary<string, int>(StringComparer.Ordinal);
+        int Desc(int d0, int d1, int d2, long ds0, long ds1, long ds2, long ss0, long ss1, long ss2, bool transpose = false)
+        {
+            var key = string.Create(ci, $"dims={d0},{d1},{d2} dram_strides={ds0},{ds1},{ds2} sram_strides={ss0},{ss1},{ss2} elem={e}{(transpose ? " transpose" : "")}");
+            if (!descs.TryGetValue(key, out int id))
+            {
+                id = descs.Count;
+                descs[key] = id;
+                head.Append(ci, $".desc {id} {key}\n");
+            }
+
+            return id;
+        }
+
+        void Line(string s) => body.Append(s).Append('\n');
+        static string Sync(int wait, int signal) =>
+            (wait > 0 ? $" wait={wait}" : "") + (signal > 0 ? $" signal={signal}" : "");
+
+        head.Append(ci, $".target {t.Name}\n");
+        head.Append(ci, $"; {type} matmul {m}x{k} . {k}x{n}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={kt}, {(tr ? "A" : "B")} stationary\n");
+        Line($"sem.post sem={SemFreeA} count=2");
+        Line($"sem.post sem={SemFreeB} count=2");
+        Line($"sem.post sem={SemFreeC} count=2");
+
+        var steps = new List<(int Pi, int Qi, int Ki)>();
+        for (int pi = 0; pi < p; pi += pt)
+        {
+            for (int qi = 0; qi < q; qi += qt)
+            {
+                for (int ki = 0; ki < k; ki += kt)
+                {
+                    steps.Add((pi, qi, ki));
+                }
+            }
+        }
+
+        int sCur = -1, wCur = -1, sLoads = 0, wLoads = 0, xTiles = 0;
+        for (int st = 0; st < steps.Count; st++)
+        {
+            var (pi, qi, ki) = steps[st];
+            int ps = Math.Min(pt, p - pi), qs = Math.Min(qt, q - qi), ks = Math.Min(kt, k - ki);
+            bool newS = st == 0 || (steps[st - 1].Pi, steps[st - 1].Ki) != (pi, ki);
+            bool newW = st == 0 || (steps[st - 1].Qi, steps[st - 1].Ki) != (qi, ki);
+            bool lastS = st == steps.Count - 1 || (steps[st + 1].Pi, steps[st + 1].Ki) != (pi, ki);
+            bool lastW = st == steps.Count - 1 || (steps[st + 1].Qi, steps[st + 1].Ki) != (qi, ki);
+            Line(tr ? $"; step {st}: C[{qi}:{qi + qs}, {pi}:{pi + ps}] += A[{qi}:{qi + qs}, {ki}:{ki + ks}] . B[{ki}:{ki + ks}, {pi}:{pi + ps}]"
+                    : $"; step {st}: C[{pi}:{pi + ps}, {qi}:{qi + qs}] += A[{pi}:{pi + ps}, {ki}:{ki + ks}] . B[{ki}:{ki + ks}, {qi}:{qi + qs}]");
+
+            // Loads: S then W; the step's last load signals "loaded" (the load queue is in order, so it covers both).
+            // S is stored P-rows × Ks, row stride Ks.
+            if (newS)
+            {
+                sCur = sLoads++ % 2;
+                int d = tr ? Desc(1, ks, ps, 0, (long)n * e, e, 0, (long)ks * e, e, transpose: true)   // Bᵀ: read B's rows, write columns
+                           : Desc(1, ps, ks, 0, (long)k * e, e, 0, (long)ks * e, e);
+                long dram = tr ? b.DramAddress + (((long)ki * n) + pi) * e : a.DramAddress + (((long)pi * k) + ki) * e;
+                Line($"dma.load desc={d} sram=0x{sSlot[sCur]:x} dram=0x{dram:x}{Sync(SemFreeA, newW ? 0 : SemLoaded)}");
+            }
+
+            // W is stored as array-wide column blocks, each a contiguous Ks × cols tile (a ragged last block Ks × rem).
+            int full = qs / cols, rem = qs % cols;
+            if (newW)
+            {
+                wCur = wLoads++ % 2;
+                long dram = tr ? a.DramAddress + (((long)qi * k) + ki) * e : b.DramAddress + (((long)ki * n) + qi) * e;
+                long blockStep = tr ? (long)cols * k * e : (long)cols * e;
+                if (full > 0)
+                {
+                    int d = tr ? Desc(full, cols, ks, blockStep, (long)k * e, e, (long)ks * cols * e, (long)cols * e, e, transpose: true)
+                               : Desc(full, ks, cols, blockStep, (long)n * e, e, (long)ks * cols * e, (long)cols * e, e);
+                    Line($"dma.load desc={d} sram=0x{wSlot[wCur]:x} dram=0x{dram:x}{Sync(SemFreeB, rem > 0 ? 0 : SemLoaded)}");
+                }
+
+                if (rem > 0)
+                {
+                    int d = tr ? Desc(1, rem, ks, 0, (long)k * e, e, 0, (long)rem * e, e, transpose: true)
+                               : Desc(1, ks, rem, 0, (long)n * e, e, 0, (long)rem * e, e);
+                    Line($"dma.load desc={d} sram=0x{wSlot[wCur] + ((long)full * ks * cols * e):x} dram=0x{dram + (full * blockStep):x}{Sync(full > 0 ? 0 : SemFreeB, SemLoaded)}");
+                }
+            }
+
+            // Matrix: per column block, per array-height chunk of K, load the weights and multiply-accumulate.
+            int blocks = full + (rem > 0 ? 1 : 0), chunks = TileCostModel.Ceil(ks, rows);
+            for (int blk = 0; blk < blocks; blk++)
+            {
+                int w = blk < full ? cols : rem;
+                long wBase = wSlot[wCur] + ((long)blk * ks * cols * e);
+                for (int j = 0; j < chunks; j++)
+                {
+                    int kr = Math.Min(rows, ks - (j * rows));
+                    bool first = blk == 0 && j == 0, last = blk == blocks - 1 && j == chunks - 1;
+                    Line($"mm.ldw src=0x{wBase + ((long)j * rows * w * e):x} k={kr} n={w} type={type}{Sync(first ? SemLoaded : 0, last && lastW ? SemFreeB : 0)}");
+                    int acc = (ki > 0 || j > 0) ? 1 : 0;
+                    Line($"mm.mac src=0x{sSlot[sCur] + ((long)j * rows * e):x} acc=0x{blk * ps:x} m={ps} k={kr} stride={ks * e} accumulate={acc} type={type}{Sync(0, last && lastS ? SemFreeA : 0)}");
+                }
+            }
+
+            // After the last reduction step of an output tile: drain each block into an X buffer (Ps × Qs, row-major), then
+            // store it: X = C directly, or X = Cᵀ through swapped DRAM strides.
+            if (ki + ks == k)
+            {
+                int xCur = xTiles++ % 2;
+                for (int blk = 0; blk < blocks; blk++)
+                {
+                    int w = blk < full ? cols : rem;
+                    Line($"mm.drain acc=0x{blk * ps:x} dst=0x{xSlot[xCur] + ((long)blk * cols * e):x} m={ps} n={w} stride={qs * e} mode={type}{Sync(blk == 0 ? SemFreeC : 0, blk == blocks - 1 ? SemDrained : 0)}");
+                }
+
+                int d = tr ? Desc(1, ps, qs, 0, e, (long)n * e, 0, (long)qs * e, e) : Desc(1, ps, qs, 0, (long)n * e, e, 0, (long)qs * e, e);
+                long dram = c.DramAddress + (tr ? (((long)qi * n) + pi) * e : (((long)pi * n) + qi) * e);
+                Line($"dma.store desc={d} sram=0x{xSlot[xCur]:x} dram=0x{dram:x}{Sync(SemDrained, SemFreeC)}");
+            }
+        }
+
+        Line("end");
+        foreach (var tensor in new[] { a, b, c })
+        {
+            head.Append(ci, $".tensor {tensor.Name} {tensor.Role} dram=0x{tensor.DramAddress:x} shape={string.Join(',', tensor.Shape)} type={tensor.Type}\n");
+        }
+
+        head.Append(".entry main\n");
+        return head.ToString() + body;
+    }
+}

@@ -92,8 +92,10 @@ public static class RooflineSvg
         {
             double px = a.X(x.Intensity), py = a.Y(Math.Max(x.Attained, a.YMin));
             sb.Append(C, $"<circle class=\"layer\" cx=\"{F(px)}\" cy=\"{F(py)}\" r=\"5\" fill=\"#d9480f\" data-name=\"{Esc(x.Layer.Name)}\" data-intensity=\"{x.Intensity.ToString("R", C)}\" data-attained=\"{x.Attained.ToString("R", C)}\"/>\n");
-            bool right = px > (x0 + x1) / 2;
-            sb.Append(C, $"<text x=\"{F(right ? px - 8 : px + 8)}\" y=\"{F(py + 18 + (14 * (i % 3)))}\" text-anchor=\"{(right ? "end" : "start")}\" fill=\"#d9480f\">{Esc(x.Layer.Name)} (floor/sim {x.Ratio:0.000})</text>\n");
+            // Below and right of the point (so clear of the roof and its labels), unless that would run off the plot.
+            var label = $"{x.Layer.Name} (floor/sim {x.Ratio.ToString("0.000", C)})";
+            bool right = px + 8 + (7 * label.Length) > x1;
+            sb.Append(C, $"<text x=\"{F(right ? px - 8 : px + 8)}\" y=\"{F(py + 18 + (14 * (i % 3)))}\" text-anchor=\"{(right ? "end" : "start")}\" fill=\"#d9480f\">{Esc(label)}</text>\n");
             i++;
         }
 

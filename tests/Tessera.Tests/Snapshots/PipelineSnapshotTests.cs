@@ -18,6 +18,8 @@ public class PipelineSnapshotTests
 
     public static string CasesDir => Path.Combine(Repo.Root, "tests", "Tessera.Tests", "Snapshots", "cases");
 
+    private static string SnapshotsDir => Path.Combine(Repo.Root, "tests", "Tessera.Tests", "Snapshots");
+
     public static IEnumerable<object[]> Cases() =>
         Directory.EnumerateFiles(CasesDir, "*.tir").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal).Select(n => new object[] { n! });
 
@@ -33,7 +35,10 @@ public class PipelineSnapshotTests
         Assert.True(FileCheck.HasChecks(source), $"{name}.tir has no CHECK lines");
         var failure = FileCheck.Check(source, output);
         Assert.True(failure is null, failure);
-        Snapshot.Match(output.Split('\n'), SnapshotNameExtension.Create(name));
+        // The folder is named explicitly: CI builds map source paths to /_/, so Snapshooter's
+        // caller-path lookup would not find __snapshots__ there.
+        var file = $"{nameof(PipelineSnapshotTests)}.{nameof(PipelineOutputMatchesChecksAndSnapshot)}_{name}.snap";
+        Snapshot.Match(output.Split('\n'), new SnapshotFullName(file, SnapshotsDir));
     }
 
     [Theory]

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Tessera.Npu.Isa;
 using Tessera.Npu.Target;
 
@@ -33,11 +31,32 @@ public static class MatmulKernel
         return Assembler.Assemble(Text(t, tiles, a, b, c, type), "<npu-matmul>");
     }
 
-    /// <summary>The program as assembly text (what <see cref="Emit"/> assembles).</summary>
+    /// <summary>The program as assembly text (what <see cref="Emit"/> assembles): one entry point, <c>main</c>.</summary>
     public static string Text(NpuTarget t, MatmulTiles tiles, TensorDecl a, TensorDecl b, TensorDecl c, string type)
     {
+        var pb = new ProgramBuilder(t);
+        foreach (var tensor in new[] { a, b, c })
+        {
+            pb.Tensor(tensor);
+        }
+
+        pb.Entry("main");
+        EmitInto(pb, tiles, (int)a.Shape[0], (int)b.Shape[1], (int)a.Shape[1], a.DramAddress, b.DramAddress, c.DramAddress, type);
+        pb.Line("end");
+        return pb.Text();
+    }
+
+    /// <summary>Emits the kernel's instructions (not its entry or <c>end</c>) into <paramref name="pb"/>: C[m×n] = A[m×k]·B[k×n],
+    /// each operand row-major and dense at the given DRAM address.</summary>
+    public static void EmitInto(ProgramBuilder pb, MatmulTiles tiles, int m, int n, int k, long aAddr, long bAddr, long cAddr, string type)
+    {
         const int e = 2;
-        int m = (int)a.Shape[0], k = (int)a.Shape[1], n = (int)b.Shape[1];
+        var t = pb.Target;
+        if (t.Semaphores < SemFreeC)
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"the matmul kernel needs {SemFreeC} semaphores; target {t.Name} has {t.Semaphores}");
+        }
+
         int rows = t.MatrixRows, cols = t.MatrixCols, kt = tiles.Kt;
         bool tr = tiles.StationaryA;
 
@@ -53,29 +72,12 @@ public static class MatmulKernel
         long sBuf = TileCostModel.Align((long)pt * kt * e), wBuf = TileCostModel.Align((long)kt * qt * e), xBuf = TileCostModel.Align((long)pt * qt * e);
         long[] sSlot = [0, sBuf], wSlot = [2 * sBuf, 2 * sBuf + wBuf], xSlot = [2 * sBuf + 2 * wBuf, 2 * sBuf + 2 * wBuf + xBuf];
 
-        var ci = CultureInfo.InvariantCulture;
-        var head = new StringBuilder();
-        var body = new StringBuilder();
-        var descs = new Dictionary<string, int>(StringComparer.Ordinal);
-        int Desc(int d0, int d1, int d2, long ds0, long ds1, long ds2, long ss0, long ss1, long ss2, bool transpose = false)
-        {
-            var key = string.Create(ci, $"dims={d0},{d1},{d2} dram_strides={ds0},{ds1},{ds2} sram_strides={ss0},{ss1},{ss2} elem={e}{(transpose ? " transpose" : "")}");
-            if (!descs.TryGetValue(key, out int id))
-            {
-                id = descs.Count;
-                descs[key] = id;
-                head.Append(ci, $".desc {id} {key}\n");
-            }
+        int Desc(int d0, int d1, int d2, long ds0, long ds1, long ds2, long ss0, long ss1, long ss2, bool transpose = false) =>
+            pb.Desc(e, d0, d1, d2, ds0, ds1, ds2, ss0, ss1, ss2, transpose);
+        void Line(string s) => pb.Line(s);
+        static string Sync(int wait, int signal) => ProgramBuilder.Sync(wait, signal);
 
-            return id;
-        }
-
-        void Line(string s) => body.Append(s).Append('\n');
-        static string Sync(int wait, int signal) =>
-            (wait > 0 ? $" wait={wait}" : "") + (signal > 0 ? $" signal={signal}" : "");
-
-        head.Append(ci, $".target {t.Name}\n");
-        head.Append(ci, $"; {type} matmul {m}x{k} . {k}x{n}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={kt}, {(tr ? "A" : "B")} stationary\n");
+        pb.Comment($"{type} matmul {m}x{k} . {k}x{n}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={kt}, {(tr ? "A" : "B")} stationary");
         Line($"sem.post sem={SemFreeA} count=2");
         Line($"sem.post sem={SemFreeB} count=2");
         Line($"sem.post sem={SemFreeC} count=2");
@@ -111,7 +113,7 @@ public static class MatmulKernel
                 sCur = sLoads++ % 2;
                 int d = tr ? Desc(1, ks, ps, 0, (long)n * e, e, 0, (long)ks * e, e, transpose: true)   // Bᵀ: read B's rows, write columns
                            : Desc(1, ps, ks, 0, (long)k * e, e, 0, (long)ks * e, e);
-                long dram = tr ? b.DramAddress + (((long)ki * n) + pi) * e : a.DramAddress + (((long)pi * k) + ki) * e;
+                long dram = tr ? bAddr + (((long)ki * n) + pi) * e : aAddr + (((long)pi * k) + ki) * e;
                 Line($"dma.load desc={d} sram=0x{sSlot[sCur]:x} dram=0x{dram:x}{Sync(SemFreeA, newW ? 0 : SemLoaded)}");
             }
 
@@ -120,7 +122,7 @@ public static class MatmulKernel
             if (newW)
             {
                 wCur = wLoads++ % 2;
-                long dram = tr ? a.DramAddress + (((long)qi * k) + ki) * e : b.DramAddress + (((long)ki * n) + qi) * e;
+                long dram = tr ? aAddr + (((long)qi * k) + ki) * e : bAddr + (((long)ki * n) + qi) * e;
                 long blockStep = tr ? (long)cols * k * e : (long)cols * e;
                 if (full > 0)
                 {
@@ -165,18 +167,9 @@ public static class MatmulKernel
                 }
 
                 int d = tr ? Desc(1, ps, qs, 0, e, (long)n * e, 0, (long)qs * e, e) : Desc(1, ps, qs, 0, (long)n * e, e, 0, (long)qs * e, e);
-                long dram = c.DramAddress + (tr ? (((long)qi * n) + pi) * e : (((long)pi * n) + qi) * e);
+                long dram = cAddr + (tr ? (((long)qi * n) + pi) * e : (((long)pi * n) + qi) * e);
                 Line($"dma.store desc={d} sram=0x{xSlot[xCur]:x} dram=0x{dram:x}{Sync(SemDrained, SemFreeC)}");
             }
         }
-
-        Line("end");
-        foreach (var tensor in new[] { a, b, c })
-        {
-            head.Append(ci, $".tensor {tensor.Name} {tensor.Role} dram=0x{tensor.DramAddress:x} shape={string.Join(',', tensor.Shape)} type={tensor.Type}\n");
-        }
-
-        head.Append(".entry main\n");
-        return head.ToString() + body;
     }
 }

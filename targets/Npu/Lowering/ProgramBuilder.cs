@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text;
+using Tessera.Npu.Isa;
+using Tessera.Npu.Target;
+
+namespace Tessera.Npu.Lowering;
+
+/// <summary>
+/// Collects the assembly text of one NPU program made of several kernels. Each kernel starts at its own entry point
+/// (<see cref="Entry"/>) and ends with <c>end</c>; a runner starts every kernel with registers zero and no semaphore
+/// tokens, with DRAM as the previous kernels left it, and the kernel must be done (every queue idle) when it ends.
+/// Descriptors are shared by all kernels and deduplicated, so two kernels that move the same shape reuse one.
+/// </summary>
+public sealed class ProgramBuilder(NpuTarget target)
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+    private readonly StringBuilder _descs = new();
+    private readonly StringBuilder _body = new();
+    private readonly Dictionary<string, int> _descIds = new(StringComparer.Ordinal);
+    private readonly List<TensorDecl> _tensors = [];
+    private readonly HashSet<string> _entries = new(StringComparer.Ordinal);
+
+    public NpuTarget Target { get; } = target;
+    public IReadOnlyList<TensorDecl> Tensors => _tensors;
+    public int DescriptorCount => _descIds.Count;
+
+    /// <summary>Starts a kernel: the next line emitted is its first instruction.</summary>
+    public void Entry(string name)
+    {
+        if (!_entries.Add(name))
+        {
+            throw new InvalidOperationException($"entry '{name}' emitted twice");
+        }
+
+        _body.Append(Ci, $".entry {name}\n");
+    }
+
+    public void Line(string instruction) => _body.Append(instruction).Append('\n');
+
+    public void Comment(string text) => _body.Append("; ").Append(text.Replace('\n', ' ')).Append('\n');
+
+    public void Tensor(TensorDecl t) => _tensors.Add(t);
+
+    /// <summary>The id of a descriptor (dims and strides outer to inner, strides in bytes), added on first use.</summary>
+    public int Desc(int elem, int d0, int d1, int d2, long ds0, long ds1, long ds2, long ss0, long ss1, long ss2, bool transpose = false)
+    {
+        var key = string.Create(Ci, $"dims={d0},{d1},{d2} dram_strides={ds0},{ds1},{ds2} sram_strides={ss0},{ss1},{ss2} elem={elem}{(transpose ? " transpose" : "")}");
+        if (!_descIds.TryGetValue(key, out int id))
+        {
+            id = _descIds.Count;
+            if (id >= Target.DmaDescriptors)
+            {
+                throw NpuCodes.Error(NpuCodes.LowerUnsupported, Target.Name, $"the program needs more than the target's {Target.DmaDescriptors} DMA descriptors");
+            }
+
+            _descIds[key] = id;
+            _descs.Append(Ci, $".desc {id} {key}\n");
+        }
+
+        return id;
+    }
+
+    /// <summary>A contiguous copy of <paramref name="rows"/> rows of <paramref name="cols"/> elements between DRAM rows
+    /// <paramref name="dramRowStride"/> bytes apart and SRAM rows <paramref name="sramRowStride"/> bytes apart.</summary>
+    public int Rows(int elem, int rows, int cols, long dramRowStride, long sramRowStride) =>
+        Desc(elem, 1, rows, cols, 0, dramRowStride, elem, 0, sramRowStride, elem);
+
+    /// <summary>" wait=W signal=S" for the non-zero ones.</summary>
+    public static string Sync(int wait, int signal) =>
+        (wait > 0 ? string.Create(Ci, $" wait={wait}") : "") + (signal > 0 ? string.Create(Ci, $" signal={signal}") : "");
+
+    /// <summary>The whole program as assembly text.</summary>
+    public string Text()
+    {
+        var sb = new StringBuilder();
+        sb.Append(Ci, $".target {Target.Name}\n");
+        sb.Append(_descs);
+        foreach (var t in _tensors)
+        {
+            sb.Append(Ci, $".tensor {t.Name} {t.Role} dram=0x{t.DramAddress:x} shape={string.Join(',', t.Shape)} type={t.Type}\n");
+        }
+
+        sb.Append(_body);
+        return sb.ToString();
+    }
+
+    public AsmProgram Assemble(string name = "<npu-program>") => Assembler.Assemble(Text(), name);
+}

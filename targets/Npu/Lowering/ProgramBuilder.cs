@@ -20,7 +20,17 @@ public sealed class ProgramBuilder(NpuTarget target)
     private readonly List<TensorDecl> _tensors = [];
     private readonly HashSet<string> _entries = new(StringComparer.Ordinal);
 
+    private readonly List<byte> _pool = [];
+    private readonly Dictionary<string, long> _poolIndex = new(StringComparer.Ordinal);
+
     public NpuTarget Target { get; } = target;
+
+    /// <summary>DRAM address of the constant pool (<see cref="ConstF32"/>); whoever lays out DRAM sets it before kernels
+    /// that use constants are emitted, and puts <see cref="ConstantPool"/> there.</summary>
+    public long ConstantBase { get; set; }
+
+    /// <summary>The constant pool's bytes (fp32 values, little-endian, each run 64-byte aligned).</summary>
+    public byte[] ConstantPool => [.. _pool];
     public IReadOnlyList<TensorDecl> Tensors => _tensors;
     public int DescriptorCount => _descIds.Count;
 
@@ -64,6 +74,29 @@ public sealed class ProgramBuilder(NpuTarget target)
     /// <paramref name="dramRowStride"/> bytes apart and SRAM rows <paramref name="sramRowStride"/> bytes apart.</summary>
     public int Rows(int elem, int rows, int cols, long dramRowStride, long sramRowStride) =>
         Desc(elem, 1, rows, cols, 0, dramRowStride, elem, 0, sramRowStride, elem);
+
+    /// <summary>The DRAM address of fp32 <paramref name="values"/> in the constant pool (equal runs are stored once).</summary>
+    public long ConstF32(params float[] values)
+    {
+        var key = string.Join(',', values.Select(v => BitConverter.SingleToInt32Bits(v).ToString("x8", Ci)));
+        if (!_poolIndex.TryGetValue(key, out long off))
+        {
+            while (_pool.Count % 64 != 0)
+            {
+                _pool.Add(0);
+            }
+
+            off = _pool.Count;
+            foreach (var v in values)
+            {
+                _pool.AddRange(BitConverter.GetBytes(v));
+            }
+
+            _poolIndex[key] = off;
+        }
+
+        return ConstantBase + off;
+    }
 
     /// <summary>" wait=W signal=S" for the non-zero ones.</summary>
     public static string Sync(int wait, int signal) =>

@@ -19,6 +19,8 @@ public static class BuiltinPasses
         Register(register, () => new GraphRaiseActivationsPass());
         Register(register, () => new GraphRaiseRopePass());
         Register(register, () => new GraphRaiseAttentionPass());
+        Register(register, () => new GraphSpecializePass());
+        Register(register, () => new DemoteF32Pass());
         Register(register, () => new NpuTilePass());
     }
 

@@ -2,7 +2,8 @@ using Tessera.Dialects.Graph;
 
 namespace Tessera.Onnx;
 
-/// <summary>numpy.testing.assert_allclose semantics: |actual - expected| ≤ atol + rtol·|expected|, NaN equal to NaN.</summary>
+/// <summary>numpy.testing.assert_allclose semantics: |actual - expected| ≤ atol + rtol·|expected|, NaN equal to NaN.
+/// Float tensors of different element types (f16 against f32) compare by value.</summary>
 public static class Compare
 {
     public sealed record Result(bool Ok, string Message, double MaxAbs, double MaxRel);
@@ -14,7 +15,8 @@ public static class Compare
             return new(false, $"shape [{string.Join(", ", actual.Shape)}] but expected [{string.Join(", ", expected.Shape)}]", double.NaN, double.NaN);
         }
 
-        if (actual.ElementType != expected.ElementType)
+        // Floats of different widths compare by value: a model demoted to f16 is checked against f32 references.
+        if (actual.ElementType != expected.ElementType && !(actual.IsFloat && expected.IsFloat))
         {
             return new(false, $"element type {actual.ElementType} but expected {expected.ElementType}", double.NaN, double.NaN);
         }

@@ -1,0 +1,106 @@
+using Tessera.Dialects;
+using Tessera.Dialects.Graph;
+
+namespace Tessera.Passes.Transforms;
+
+/// <summary>
+/// Demotes every f32 tensor in a function to <c>to</c> (f16 or bf16): value types, the signature, dense constants
+/// (rounded once, to nearest even), and the element types that attributes name (a Cast's ONNX <c>to</c>, TypeAttrs).
+/// The NPU's float path is f16/bf16 on the matrix unit, so a model exported in f32 runs there after this pass; the
+/// reference evaluator still computes each op in double and rounds to the tensor's type, so the demoted function can be
+/// checked on the host too.
+/// </summary>
+public sealed class DemoteF32Pass : Pass
+{
+    private readonly PassOption<string> _to;
+
+    public DemoteF32Pass()
+    {
+        _to = Option("to", "f16", "the element type f32 becomes: f16 or bf16");
+    }
+
+    public override string Flag => "demote-f32";
+    public override string Summary => "demotes f32 tensors, constants and cast targets to f16 or bf16";
+    public override string? AnchorOp => "func.func";
+
+    public override PassResult Run(Operation op, PassContext context)
+    {
+        FloatType? to = _to.Value switch { "f16" => FloatType.F16, "bf16" => FloatType.BF16, _ => null };
+        if (to is null)
+        {
+            context.Diagnostics.Add(new Diagnostic(Severity.Error, DiagnosticCodes.PipelineBadOption,
+                $"demote-f32: to={_to.Value} is not f16 or bf16", op.Location));
+            return PassResult.Failed;
+        }
+
+        int changed = 0;
+        Type Demote(Type t)
+        {
+            switch (t)
+            {
+                case TensorType tt when tt.ElementType == FloatType.F32:
+                    changed++;
+                    return new TensorType(tt.Shape, to);
+                case FunctionType ft:
+                    return new FunctionType(ft.Inputs.Select(Demote).ToArray(), ft.Results.Select(Demote).ToArray());
+                default:
+                    return t;
+            }
+        }
+
+        Attribute DemoteAttr(Attribute a)
+        {
+            switch (a)
+            {
+                case DenseElementsAttr d when d.ShapedType.ElementType == FloatType.F32:
+                    changed++;
+                    var values = new double[d.IsSplat ? 1 : d.ElementCount];
+                    for (long i = 0; i < values.LongLength; i++)
+                    {
+                        values[i] = d.GetDouble(i);
+                    }
+
+                    var st = new TensorType(d.ShapedType.Shape, to);
+                    return d.IsSplat ? new DenseElementsAttr(st, new ArrayStorage(ElementCodec.Encode(to, values)), true) : DenseElementsAttr.FromDoubles(st, values);
+                case TypeAttr ta when Demote(ta.Value) is var nt && !ReferenceEquals(nt, ta.Value):
+                    return new TypeAttr(nt);
+                default:
+                    return a;
+            }
+        }
+
+        foreach (var inner in op.Walk())
+        {
+            foreach (var region in inner.Regions)
+            {
+                foreach (var block in region.Blocks)
+                {
+                    foreach (var arg in block.Arguments)
+                    {
+                        arg.Type = Demote(arg.Type);
+                    }
+                }
+            }
+
+            foreach (var r in inner.Results)
+            {
+                r.Type = Demote(r.Type);
+            }
+
+            foreach (var (name, value) in inner.Attributes.ToList())
+            {
+                var nv = name == "to" && inner.Name == "graph.cast" && value is IntegerAttr i && i.Value == OnnxTypes.FromIr(FloatType.F32)
+                    ? IntegerAttr.I64(OnnxTypes.FromIr(to))
+                    : DemoteAttr(value);
+                if (!ReferenceEquals(nv, value))
+                {
+                    inner.SetAttr(name, nv);
+                    changed++;
+                }
+            }
+        }
+
+        Count("num-demoted", changed);
+        return changed > 0 ? PassResult.Changed : PassResult.Unchanged;
+    }
+}

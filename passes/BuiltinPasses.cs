@@ -21,6 +21,7 @@ public static class BuiltinPasses
         Register(register, () => new GraphRaiseAttentionPass());
         Register(register, () => new GraphSpecializePass());
         Register(register, () => new DemoteF32Pass());
+        Register(register, () => new NpuPartitionPass());
         Register(register, () => new NpuTilePass());
     }
 

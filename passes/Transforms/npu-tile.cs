@@ -1,10 +1,11 @@
 using Tessera.Npu.Lowering;
 using Tessera.Npu.Target;
+using Tessera.Passes.Npu;
 
 namespace Tessera.Passes.Transforms;
 
 /// <summary>
-/// Chooses the NPU tiles of a function's single 2-D f16/bf16 <c>graph.mat_mul</c> with <see cref="TileCostModel"/> for the
+/// Chooses the NPU tiles of every matmul that <c>npu-partition</c> placed on the NPU with <see cref="TileCostModel"/> for the
 /// target description named by <c>config</c> (a shipped config such as <c>e1</c> or <c>edge-large</c>, or a .json path)
 /// and records them as <c>npu.target</c>, <c>npu.tile_m/n/k</c>, <c>npu.stationary</c> (<c>"b"</c>: B in the array, A's
 /// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>. A function the first
@@ -33,29 +34,32 @@ public sealed class NpuTilePass : Pass
         try
         {
             var target = TargetLoader.LoadNamed(_config.Value);
-            var mm = NpuMatmulLowering.Match(op);
-            var (m, n, k, _) = NpuMatmulLowering.Problem(mm);
-            var tiles = TileCostModel.Choose(target, m, n, k);
-            var attrs = new (string Name, Attribute Value)[]
-            {
-                (NpuMatmulLowering.TargetAttr, new StringAttr(target.Name)),
-                (NpuMatmulLowering.TileMAttr, IntegerAttr.I64(tiles.Mt)),
-                (NpuMatmulLowering.TileNAttr, IntegerAttr.I64(tiles.Nt)),
-                (NpuMatmulLowering.TileKAttr, IntegerAttr.I64(tiles.Kt)),
-                (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(tiles.EstimatedCycles)),
-                (NpuMatmulLowering.StationaryAttr, new StringAttr(tiles.StationaryA ? "a" : "b")),
-            };
             bool changed = false;
-            foreach (var (name, value) in attrs)
+            foreach (var mm in op.Regions[0].Blocks.SelectMany(b => b.Operations).Where(IsNpuMatmul).ToList())
             {
-                if (mm.GetAttr(name) != value)
+                var (m, n, k) = NpuPlacement.MatmulProblem(mm);
+                var tiles = TileCostModel.Choose(target, (int)m, (int)n, (int)k);
+                var attrs = new (string Name, Attribute Value)[]
                 {
-                    mm.SetAttr(name, value);
-                    changed = true;
+                    (NpuMatmulLowering.TargetAttr, new StringAttr(target.Name)),
+                    (NpuMatmulLowering.TileMAttr, IntegerAttr.I64(tiles.Mt)),
+                    (NpuMatmulLowering.TileNAttr, IntegerAttr.I64(tiles.Nt)),
+                    (NpuMatmulLowering.TileKAttr, IntegerAttr.I64(tiles.Kt)),
+                    (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(tiles.EstimatedCycles)),
+                    (NpuMatmulLowering.StationaryAttr, new StringAttr(tiles.StationaryA ? "a" : "b")),
+                };
+                foreach (var (name, value) in attrs)
+                {
+                    if (mm.GetAttr(name) != value)
+                    {
+                        mm.SetAttr(name, value);
+                        changed = true;
+                    }
                 }
+
+                Count("num-tiled", 1);
             }
 
-            Count("num-tiled", 1);
             return changed ? PassResult.Changed : PassResult.Unchanged;
         }
         catch (DiagnosticException e)
@@ -64,4 +68,7 @@ public sealed class NpuTilePass : Pass
             return PassResult.Failed;
         }
     }
+
+    private static bool IsNpuMatmul(Operation op) =>
+        op.Name is "graph.mat_mul" or "graph.gemm" && (op.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu;
 }

@@ -4,6 +4,7 @@ using Tessera.IR;
 using Tessera.IR.Passes;
 using Tessera.Onnx;
 using Tessera.Passes;
+using Tessera.Passes.Npu;
 
 namespace Tessera.Cli;
 
@@ -22,9 +23,13 @@ internal static class CompileCommand
         var targetConfig = new Option<string>("--target-config") { Description = "NPU target description: e1, edge-large or a .json path", DefaultValueFactory = _ => "e1" };
         var report = new Option<string?>("--report") { Description = "With --target npu: roofline (simulate the bundle with zero inputs and print a per-layer table)" };
         var reportSvg = new Option<string?>("--report-svg") { Description = "With --report roofline: also write the roofline plot here (SVG)" };
+        var dims = new Option<string?>("--dims") { Description = "With --target npu: bind symbolic dims, e.g. seq=16 (the NPU needs static shapes)" };
+        var function = new Option<string>("--function") { Description = "With --target npu: the function to compile (default: main, else prefill, else the first)", DefaultValueFactory = _ => "main" };
+        var precision = new Option<string>("--precision") { Description = "With --target npu: the float type f32 tensors become, f16 or bf16", DefaultValueFactory = _ => "f16" };
+        var printPipeline = new Option<bool>("--print-pipeline") { Description = "Print the whole pass pipeline this command would run, then stop" };
         var cmd = new Command("compile", "Import a model and compile it");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { emit, pipeline, output, hex, target, targetConfig, report, reportSvg }.Concat(levels))
+        foreach (var o in new Option[] { emit, pipeline, output, hex, target, targetConfig, report, reportSvg, dims, function, precision, printPipeline }.Concat(levels))
         {
             cmd.Options.Add(o);
         }
@@ -43,10 +48,24 @@ internal static class CompileCommand
                 return 1;
             }
 
+            int? level = Enumerable.Range(0, 4).Where(i => r.GetValue(levels[i])).Select(i => (int?)i).LastOrDefault();
             if (r.GetValue(target) == "npu")
             {
-                return CompileNpu(r.GetValue(model)!, r.GetValue(pipeline), Enumerable.Range(0, 4).Where(i => r.GetValue(levels[i])).Select(i => (int?)i).LastOrDefault(), r.GetValue(targetConfig)!, r.GetValue(output),
-                    r.GetValue(report) is not null, r.GetValue(reportSvg));
+                var opt = r.GetValue(pipeline) ?? NamedPipelines.OptimizationLevel(level ?? 2);
+                var full = NpuPipelines.Full(DefaultPasses.CreateRegistry().LookupPipeline(opt)?.PipelineText ?? opt, r.GetValue(targetConfig)!, r.GetValue(dims) ?? "", r.GetValue(precision)!);
+                if (r.GetValue(printPipeline))
+                {
+                    Console.Out.WriteLine(full);
+                    return 0;
+                }
+
+                return CompileNpu(r.GetValue(model)!, full, r.GetValue(function)!, r.GetValue(targetConfig)!, r.GetValue(output), r.GetValue(report) is not null, r.GetValue(reportSvg));
+            }
+
+            if (r.GetValue(printPipeline))
+            {
+                Console.Out.WriteLine(r.GetValue(pipeline) ?? NamedPipelines.OptimizationLevel(level ?? 0));
+                return 0;
             }
 
             if (r.GetValue(target) != "ir")
@@ -63,7 +82,6 @@ internal static class CompileCommand
 
             var ctx = Contexts.CreateDefault();
             var module = Models.Load(ctx, r.GetValue(model)!);
-            int? level = Enumerable.Range(0, 4).Where(i => r.GetValue(levels[i])).Select(i => (int?)i).LastOrDefault();
             int code = RunPipeline(ctx, module, r.GetValue(pipeline), level);
             if (code != 0)
             {
@@ -85,9 +103,8 @@ internal static class CompileCommand
         return cmd;
     }
 
-    /// <summary><c>--target npu</c>: the optimisation pipeline, then <c>npu-tile{config=…}</c>, then the bundle in <paramref name="dir"/>.
-    /// Only single-matmul functions lower so far (TSR0841 otherwise).</summary>
-    private static int CompileNpu(string modelPath, string? pipeline, int? level, string config, string? dir, bool roofline = false, string? svgPath = null)
+    /// <summary><c>--target npu</c>: the whole pipeline (<see cref="NpuPipelines.Full"/>), then the bundle in <paramref name="dir"/>.</summary>
+    private static int CompileNpu(string modelPath, string pipeline, string function, string config, string? dir, bool roofline = false, string? svgPath = null)
     {
         if (dir is null)
         {
@@ -104,31 +121,37 @@ internal static class CompileCommand
         var target = Tessera.Npu.Target.TargetLoader.LoadNamed(config);
         var ctx = Contexts.CreateDefault();
         var module = Models.Load(ctx, modelPath);
-        int code = RunPipeline(ctx, module, pipeline, level);
+        Console.Error.WriteLine($"npu pipeline: {pipeline}");
+        int code = RunPipeline(ctx, module, pipeline, null);
         if (code != 0)
         {
             return code;
         }
 
-        var quoted = config.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
-        var lower = $"builtin.module(func.func(npu-tile{{config=\"{quoted}\"}}))";
-        Console.Error.WriteLine($"npu pipeline: {lower}");
-        code = RunPipeline(ctx, module, lower, null);
-        if (code != 0)
+        var func = Models.EntryFunction(module, function);
+        if (func is null)
         {
-            return code;
+            Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: the model has no function named {function}");
+            return 1;
         }
 
-        var bundle = NpuMatmulLowering.Emit(module, target);
+        var lowered = NpuModelLowering.Emit(ctx, func, target);
+        var bundle = lowered.Bundle;
         bundle.Write(dir);
-        var mm = module.Walk().First(o => o.Name == "graph.mat_mul");
-        var tiles = NpuMatmulLowering.Tiles(mm)!;
-        var (m, n, k, type) = NpuMatmulLowering.Problem(mm);
-        Console.Out.WriteLine($"{dir}: {type} matmul {m}x{n}x{k} on {target.Name}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={tiles.Kt}, {(tiles.StationaryA ? "A" : "B")} stationary (estimated {tiles.EstimatedCycles} cycles, floor {Tessera.Npu.Lowering.TileCostModel.FloorCycles(target, m, n, k):0}); " +
-            $"{bundle.Program.Instrs.Count} instructions, {bundle.Program.Descriptors.Count} descriptors");
+        int npu = bundle.Steps.Count(s => s.Kind == "npu"), hosted = bundle.Steps.Count - npu;
+        Console.Out.WriteLine($"{dir}: @{SymbolTable.GetName(func)} on {target.Name}: {bundle.Steps.Count} steps, {npu} NPU kernels, {hosted} host ops; " +
+            $"{bundle.Program.Instrs.Count} instructions, {bundle.Program.Descriptors.Count} descriptors, {bundle.Program.Tensors.Count} DRAM tensors " +
+            $"({bundle.Program.Tensors.Max(t => t.DramAddress + t.Bytes)} bytes)");
+        foreach (var g in lowered.HostSteps.GroupBy(s => (s.Op, s.Reason)).OrderBy(g => g.Key.Op, StringComparer.Ordinal))
+        {
+            Console.Out.WriteLine($"  host: {g.Key.Op} x{g.Count()}: {g.Key.Reason}");
+        }
+
         if (roofline)
         {
-            var report = Tessera.Npu.Reports.RooflineReport.Build(bundle, [new Tessera.Npu.Reports.LayerSpec(LayerName(mm.Location), (long)m * n * k)]);
+            var host = bundle.HostModule is null ? null : new HostRunner(Contexts.CreateDefault(allowUnregistered: true), bundle.HostModule);
+            var specs = lowered.Layers.Select(l => new Tessera.Npu.Reports.LayerSpec(l.Step, l.Name, l.ElementType, l.Macs, l.MinDramBytes)).ToList();
+            var report = Tessera.Npu.Reports.RooflineReport.Build(bundle, specs, host);
             Console.Out.Write(Tessera.Npu.Reports.RooflineTable.Format(report));
             if (svgPath is not null)
             {
@@ -139,14 +162,6 @@ internal static class CompileCommand
 
         return 0;
     }
-
-    /// <summary>A layer's name for reports: the op's location, with a file location shortened to FILE-NAME:LINE:COL.</summary>
-    public static string LayerName(Location loc) => loc switch
-    {
-        FileLineColLoc f => $"{Path.GetFileName(f.File)}:{f.Line.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{f.Column.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
-        NameLoc n => n.Name,
-        _ => loc.Text,
-    };
 
     /// <summary>Runs the given pipeline (or -O level, or nothing) with verification; prints diagnostics.</summary>
     public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level)

@@ -5,7 +5,10 @@ using Tessera.Npu.Bundle;
 using Tessera.Npu.Isa;
 using Tessera.Npu.Simulator;
 using Tessera.Npu.Target;
+using Tessera.Dialects;
+using Tessera.Dialects.Graph;
 using Tessera.Onnx;
+using Tessera.Passes.Npu;
 
 namespace Tessera.Cli;
 
@@ -81,37 +84,78 @@ internal static class NpuCommands
         var expected = new Option<string[]>("--expected-output") { Description = "@file.npy for each output tensor, in manifest order (overrides the bundle's expected outputs)" };
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome/Perfetto trace (JSON) with one track per queue" };
         var entry = new Option<string>("--entry") { Description = "Entry point", DefaultValueFactory = _ => "main" };
-        var outDir = new Option<string?>("--output-dir") { Description = "Write each output tensor's bytes as NAME.bin" };
-        var cmd = new Command("sim", "Run a bundle on the bit-exact, cycle-modelled NPU simulator") { input, inputs, expected, trace, entry, outDir };
+        var outDir = new Option<string?>("--output-dir") { Description = "Write each output tensor as NAME.npy" };
+        var atol = new Option<double?>("--atol") { Description = "Compare outputs by value, |got - want| <= atol + rtol*|want| (default: bit-exact)" };
+        var rtol = new Option<double?>("--rtol") { Description = "Relative tolerance for --atol comparisons (default 0)" };
+        var cmd = new Command("sim", "Run a bundle on the bit-exact, cycle-modelled NPU simulator") { input, inputs, expected, trace, entry, outDir, atol, rtol };
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             var bundle = BundleReader.Read(r.GetValue(input)!);
             var program = bundle.Program;
-            var session = new Session(program, bundle.Target, r.GetValue(entry)!);
-            var data = new Dictionary<string, byte[]>(bundle.Data);
+            if (bundle.Steps.Count == 0 && r.GetValue(entry) != "main")
+            {
+                bundle = new NpuBundle { Program = program, Target = bundle.Target, Data = bundle.Data, Expected = bundle.Expected,
+                    Steps = [new BundleStep("npu", r.GetValue(entry)!, [], [], "program", r.GetValue(entry)!)] };
+            }
+
+            var session = new BundleSession(bundle);
             var want = new Dictionary<string, byte[]>(bundle.Expected);
+            var wantFiles = new Dictionary<string, NDArray>();
+            var data = new Dictionary<string, byte[]>();
             BindInOrder(program, "input", r.GetValue(inputs), data);
-            BindInOrder(program, "output", r.GetValue(expected), want);
+            var outputs = program.Tensors.Where(t => t.Role == "output").ToList();
+            var files = r.GetValue(expected) ?? [];
+            if (files.Length > outputs.Count)
+            {
+                throw NpuCodes.Error(NpuCodes.BundleBad, "", $"{files.Length} files given but the bundle has {outputs.Count} output tensors");
+            }
+
+            for (int i = 0; i < files.Length; i++)
+            {
+                wantFiles[outputs[i].Name] = Npy.Read(files[i].TrimStart('@'));
+            }
+
             foreach (var (name, bytes) in data)
             {
                 session.Write(name, bytes);
             }
 
-            var result = session.Run(trace: r.GetValue(trace) is not null);
+            var host = bundle.HostModule is null ? null : new HostRunner(Contexts.CreateDefault(allowUnregistered: true), bundle.HostModule);
+            var run = session.Run(host, trace: r.GetValue(trace) is not null);
+            var result = run.Total;
             Console.Out.Write(Report.Summary(result, bundle.Target));
+            int hostSteps = run.Steps.Count(s => s.Step.Kind == "host");
+            if (bundle.Steps.Count > 0)
+            {
+                Console.Out.WriteLine($"  steps: {run.Steps.Count - hostSteps} on the NPU, {hostSteps} on the host (not in the cycle count)");
+            }
+
             if (r.GetValue(trace) is { } tracePath)
             {
                 File.WriteAllText(tracePath, Report.TraceJson(result, bundle.Target, program.Instrs.Select(Disassembler.Format).ToList()));
             }
 
             bool ok = true;
-            foreach (var t in program.Tensors.Where(t => t.Role == "output"))
+            foreach (var t in outputs)
             {
                 var got = session.Read(t.Name);
                 if (r.GetValue(outDir) is { } dir)
                 {
                     Directory.CreateDirectory(dir);
-                    File.WriteAllBytes(Path.Combine(dir, t.Name + ".bin"), got);
+                    Npy.Write(Path.Combine(dir, t.Name + ".npy"), AsArray(t, got));
+                }
+
+                if (wantFiles.TryGetValue(t.Name, out var wf) && (r.GetValue(atol) is not null || r.GetValue(rtol) is not null))
+                {
+                    var cmp = Compare.AllClose(AsArray(t, got), wf, r.GetValue(rtol) ?? 0, r.GetValue(atol) ?? 0);
+                    Console.Out.WriteLine($"output {t.Name}: {(cmp.Ok ? "match" : "MISMATCH")}: {cmp.Message}");
+                    ok &= cmp.Ok;
+                    continue;
+                }
+
+                if (wantFiles.TryGetValue(t.Name, out wf))
+                {
+                    want[t.Name] = Tessera.Dialects.Graph.Convert.ToAttr(wf).Storage.Span.ToArray();
                 }
 
                 if (want.TryGetValue(t.Name, out var w))
@@ -131,6 +175,18 @@ internal static class NpuCommands
             return ok ? 0 : 1;
         }));
         return cmd;
+    }
+
+    /// <summary>A DRAM tensor's bytes as an array of its manifest dtype.</summary>
+    private static NDArray AsArray(TensorDecl t, byte[] bytes)
+    {
+        Tessera.IR.Type et = t.Type switch
+        {
+            "f16" => FloatType.F16, "bf16" => FloatType.BF16, "f32" => FloatType.F32, "i64" => IntegerType.I64,
+            "i32" => IntegerType.I32, "i8" => IntegerType.I8, "bool" => IntegerType.I1,
+            _ => throw NpuCodes.Error(NpuCodes.BundleBad, t.Name, $"tensor {t.Name} has dtype {t.Type}, which cannot be compared by value"),
+        };
+        return Tessera.Dialects.Graph.Convert.FromAttr(new DenseElementsAttr(TensorType.Of(et, t.Shape), new ArrayStorage(bytes)));
     }
 
     private static string ReadText(string path) => File.Exists(path) ? File.ReadAllText(path)

@@ -19,6 +19,12 @@ public sealed class NpuBundle
     /// <summary>Initial contents of tensors, by name (inputs and weights); others start as zero.</summary>
     public Dictionary<string, byte[]> Data { get; init; } = [];
 
+    /// <summary>What a run does, in order: NPU kernels (entry points) and host ops. Empty: run entry <c>main</c> once.</summary>
+    public List<BundleStep> Steps { get; init; } = [];
+
+    /// <summary>Tessera IR text with one function per host step (written as host.tir), or null when there are none.</summary>
+    public string? HostModule { get; init; }
+
     /// <summary>Expected final contents of output tensors, by name.</summary>
     public Dictionary<string, byte[]> Expected { get; init; } = [];
 
@@ -59,6 +65,11 @@ public sealed class NpuBundle
         Put("dram.hex", Hex(dram, 4));
         Put("sram.hex", Hex(new byte[Target.SramBytes], 4));
         Put("acc.hex", Hex(new byte[Target.AccumulatorBytes], 4));
+        if (HostModule is not null)
+        {
+            Put("host.tir", Encoding.UTF8.GetBytes(HostModule));
+        }
+
         var tensors = new JsonArray();
         foreach (var t in Program.Tensors)
         {
@@ -94,6 +105,8 @@ public sealed class NpuBundle
                 Mem("sram", "sram.hex", 32, Target.SramBytes / 4),
                 Mem("acc", "acc.hex", 32, Target.AccumulatorBytes / 4)),
             ["tensors"] = tensors,
+            ["steps"] = new JsonArray([.. Steps.Select(s => (JsonNode)s.ToJson())]),
+            ["host_module"] = HostModule is null ? null : "host.tir",
             ["files"] = files,
         };
         File.WriteAllText(Path.Combine(dir, "manifest.json"), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -118,4 +131,26 @@ public sealed class NpuBundle
 
         return Encoding.ASCII.GetBytes(sb.ToString());
     }
+}
+
+/// <summary>One step of a compiled model's run: an NPU kernel (<see cref="Kind"/> "npu", <see cref="Name"/> its entry
+/// point) or a host op ("host", <see cref="Name"/> the function in host.tir, reading <see cref="Inputs"/> and writing
+/// <see cref="Outputs"/>, tensors of the manifest). <see cref="Op"/> and <see cref="Reason"/> say what the step
+/// computes and, for a host step, why it is not on the NPU; <see cref="Layer"/> names the source op.</summary>
+public sealed record BundleStep(string Kind, string Name, string[] Inputs, string[] Outputs, string Op, string Layer, string? Reason = null)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["kind"] = Kind, ["name"] = Name, ["op"] = Op, ["layer"] = Layer,
+        ["inputs"] = new JsonArray([.. Inputs.Select(i => (JsonNode)i)]),
+        ["outputs"] = new JsonArray([.. Outputs.Select(i => (JsonNode)i)]),
+        ["reason"] = Reason,
+    };
+
+    public static BundleStep FromJson(JsonElement e) => new(
+        e.GetProperty("kind").GetString()!, e.GetProperty("name").GetString()!,
+        [.. e.GetProperty("inputs").EnumerateArray().Select(x => x.GetString()!)],
+        [.. e.GetProperty("outputs").EnumerateArray().Select(x => x.GetString()!)],
+        e.GetProperty("op").GetString()!, e.GetProperty("layer").GetString()!,
+        e.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null);
 }

@@ -69,7 +69,32 @@ public static class BundleReader
                 }
             }
 
-            return new NpuBundle { Program = program, Target = target, Data = data, Expected = expected };
+            var steps = new List<BundleStep>();
+            if (root.TryGetProperty("steps", out var st))
+            {
+                foreach (var e in st.EnumerateArray())
+                {
+                    var step = BundleStep.FromJson(e);
+                    bool known = step.Kind == "npu" ? program.Entries.ContainsKey(step.Name) : step.Kind == "host";
+                    var missing = step.Inputs.Concat(step.Outputs).FirstOrDefault(n => program.Tensors.All(t => t.Name != n));
+                    if (!known || missing is not null)
+                    {
+                        throw Bad(manifestPath, missing is not null ? $"step {step.Name} names tensor '{missing}', which the manifest does not list"
+                            : $"step {step.Name}: kind '{step.Kind}' is not npu or host, or the entry point does not exist");
+                    }
+
+                    steps.Add(step);
+                }
+            }
+
+            string? host = root.TryGetProperty("host_module", out var hm) && hm.GetString() is { } hostFile
+                ? System.Text.Encoding.UTF8.GetString(Load(hostFile)) : null;
+            if (host is null && steps.Any(s => s.Kind == "host"))
+            {
+                throw Bad(manifestPath, "the steps include host ops but there is no host_module");
+            }
+
+            return new NpuBundle { Program = program, Target = target, Data = data, Expected = expected, Steps = steps, HostModule = host };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException or ArgumentException)
         {

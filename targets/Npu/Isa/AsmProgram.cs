@@ -3,13 +3,16 @@ namespace Tessera.Npu.Isa;
 /// <summary>A named tensor in DRAM: what the bundle's manifest lists and <c>tessera sim --input/--expected-output</c> bind to.</summary>
 public sealed record TensorDecl(string Name, string Role, long DramAddress, long[] Shape, string Type)
 {
-    public static readonly string[] Roles = ["input", "weight", "output"];
-    public static readonly string[] Types = ["i8", "i32", "f32", "f16", "bf16", "i4"];
+    /// <summary>input and weight tensors may have initial contents; output tensors are checked; activations are
+    /// intermediates a compiled model passes between its steps.</summary>
+    public static readonly string[] Roles = ["input", "weight", "output", "activation"];
+    public static readonly string[] Types = ["i8", "i32", "f32", "f16", "bf16", "i4", "i64", "bool"];
 
     public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
     public long Bytes => Type switch
     {
-        "i8" => Elements,
+        "i8" or "bool" => Elements,
+        "i64" => Elements * 8,
         "i4" => (Elements + 1) / 2,
         "f16" or "bf16" => Elements * 2,
         _ => Elements * 4,

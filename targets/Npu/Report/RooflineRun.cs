@@ -3,26 +3,20 @@ using Tessera.Npu.Simulator;
 
 namespace Tessera.Npu.Reports;
 
-/// <summary>What the compiler knows of a layer before simulation: its name (the op's location) and its useful MACs.</summary>
-public sealed record LayerSpec(string Name, long Macs);
+/// <summary>What the compiler knows of a layer before simulation: the step that runs it, its name (the op's location),
+/// element type, useful MACs and least DRAM traffic (each distinct input, weight and output moved once).</summary>
+public sealed record LayerSpec(string Step, string Name, string ElementType, long Macs, long MinDramBytes);
 
-/// <summary>Runs a bundle in the simulator with zero inputs and weights (cycle counts do not depend on values) and builds
-/// the roofline. Today a bundle holds one lowered matmul, so the whole run is its one layer and the layer's minimum DRAM
-/// traffic is every tensor of the bundle (inputs, weights, output) moved once; per-layer cycle spans come with whole models.</summary>
+/// <summary>Runs a compiled bundle in the simulator with zero inputs (cycle counts do not depend on values; weights keep
+/// their values so host steps see real data) and builds the roofline: one row per NPU layer, from that step's cycles.</summary>
 public static class RooflineReport
 {
-    public static Roofline Build(NpuBundle bundle, IReadOnlyList<LayerSpec> layers)
+    public static Roofline Build(NpuBundle bundle, IReadOnlyList<LayerSpec> layers, IHostRunner? host)
     {
-        if (layers.Count != 1)
-        {
-            throw NpuCodes.Error(NpuCodes.LowerUnsupported, bundle.Target.Name, $"the roofline report handles one layer per bundle so far, not {layers.Count}");
-        }
-
-        var session = new Session(bundle.Program, bundle.Target);
-        var result = session.Run();
-        var tensors = bundle.Program.Tensors;
-        string type = tensors.FirstOrDefault(t => t.Role == "output")?.Type ?? tensors[0].Type;
-        long bytes = tensors.Sum(t => t.Bytes);
-        return new Roofline(bundle.Target, [new RooflineLayer(layers[0].Name, type, layers[0].Macs, bytes, result.Cycles)]);
+        var run = new BundleSession(bundle).Run(host);
+        var cycles = run.Steps.ToDictionary(s => s.Step.Name, s => s.Cycles, StringComparer.Ordinal);
+        var rows = layers.Select(l => new RooflineLayer(l.Name, l.ElementType, l.Macs, l.MinDramBytes,
+            cycles.TryGetValue(l.Step, out long c) ? c : throw NpuCodes.Error(NpuCodes.BundleBad, l.Step, $"the bundle has no step {l.Step}"))).ToList();
+        return new Roofline(bundle.Target, rows);
     }
 }

@@ -34,12 +34,13 @@ public sealed partial class Machine
     internal List<Exec> Execs { get; } = [new Exec(-1, -1, 0)];
     internal Func<int, string> Describe { get; set; } = pc => $"pc {pc}";
 
-    public Machine(NpuTarget target, IReadOnlyList<DmaDescriptor> descriptors)
+    /// <param name="dram">DRAM to use (a compiled model's steps share one); null for a fresh, zero DRAM.</param>
+    public Machine(NpuTarget target, IReadOnlyList<DmaDescriptor> descriptors, Memory? dram = null)
     {
         _t = target;
         _descs = descriptors;
         Sram = new Memory("SRAM", target.SramBytes);
-        Dram = new Memory("DRAM", target.DramBytes);
+        Dram = dram ?? new Memory("DRAM", target.DramBytes);
         _acc = new int[target.AccumulatorRows * target.MatrixCols];
         _qcfg[1] = _qcfg[2] = (1, 0, 0, 0);
     }

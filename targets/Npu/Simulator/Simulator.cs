@@ -31,12 +31,12 @@ public sealed class Simulator
 
     public Machine Machine { get; }
 
-    public Simulator(NpuTarget target, IReadOnlyList<Instr> program, IReadOnlyList<DmaDescriptor> descriptors, int entry = 0)
+    public Simulator(NpuTarget target, IReadOnlyList<Instr> program, IReadOnlyList<DmaDescriptor> descriptors, int entry = 0, Memory? dram = null)
     {
         _t = target;
         _prog = program;
         _pc = entry;
-        Machine = new Machine(target, descriptors) { Describe = pc => Disassembler.Format(program[pc]) };
+        Machine = new Machine(target, descriptors, dram) { Describe = pc => Disassembler.Format(program[pc]) };
         _tokens = new List<(long, int[])>[target.Semaphores + 1];
         for (int i = 0; i < _tokens.Length; i++)
         {

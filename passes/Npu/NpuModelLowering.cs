@@ -1,0 +1,287 @@
+using Tessera.Dialects;
+using Tessera.Npu;
+using Tessera.Npu.Bundle;
+using Tessera.Npu.Isa;
+using Tessera.Npu.Lowering;
+using Tessera.Npu.Target;
+
+namespace Tessera.Passes.Npu;
+
+/// <summary>A lowered NPU step as the reports see it: the source op's name and location, MACs, least DRAM traffic.</summary>
+public sealed record NpuLayer(string Step, string Op, string Name, string ElementType, long Macs, long MinDramBytes);
+
+/// <summary>What <see cref="NpuModelLowering.Emit"/> produced: the bundle, and the NPU layers in step order.</summary>
+public sealed record NpuLowering(NpuBundle Bundle, IReadOnlyList<NpuLayer> Layers)
+{
+    public IEnumerable<BundleStep> HostSteps => Bundle.Steps.Where(s => s.Kind == "host");
+}
+
+/// <summary>
+/// Lowers one function, already through <c>npu-partition</c> and <c>npu-tile</c>, to a bundle: the DRAM plan
+/// (<see cref="DramPlan"/>), one NPU kernel per op placed on the NPU (its own entry point), one host function per op
+/// placed on the host (in host.tir), and the steps that run them in program order.
+/// </summary>
+public static class NpuModelLowering
+{
+    /// <summary>Constants up to this many elements are copied into a host function rather than placed in DRAM.</summary>
+    public const long InlineConstantElements = 256;
+
+    public static NpuLowering Emit(Context ctx, Operation func, NpuTarget target)
+    {
+        var body = func.Regions.Count == 1 ? func.Regions[0].EntryBlock : null;
+        if (body is null || func.Regions[0].Blocks.Count != 1)
+        {
+            throw Unsupported(func, "the function must have a single-block body");
+        }
+
+        var ops = body.Operations.ToList();
+        var ret = ops[^1];
+        var plan = new DramPlan();
+        var transposed = new Dictionary<Value, TensorDecl>(ReferenceEqualityComparer.Instance);
+
+        TensorDecl Buf(Value v)
+        {
+            if (plan.Has(v))
+            {
+                return plan.Of(v);
+            }
+
+            if (v.DefiningOp is { Name: "arith.constant" } c && c.GetAttr("value") is DenseElementsAttr d)
+            {
+                return plan.Place(v, "weight", "w", Bytes(d, false));
+            }
+
+            return plan.Place(v, "activation", "t");
+        }
+
+        for (int i = 0; i < body.Arguments.Count; i++)
+        {
+            plan.Place(body.Arguments[i], "input", $"arg{i}");
+        }
+
+        // Outputs: the value that really produces each result (through aliases) writes straight into its buffer.
+        var copies = new List<(Value From, TensorDecl To)>();
+        for (int i = 0; i < ret.NumOperands; i++)
+        {
+            var r = ret.Operand(i);
+            var root = r;
+            while (root.DefiningOp is { } def && Place(def) == NpuPlacement.Alias)
+            {
+                root = def.Operand(0);
+            }
+
+            bool computed = root.DefiningOp is { } p && p.Name != "arith.constant" && !plan.Has(root);
+            var decl = plan.Place(r, "output", $"out{i}");
+            if (computed)
+            {
+                plan.Assign(root, decl);
+            }
+            else
+            {
+                copies.Add((root, decl));
+            }
+        }
+
+        // Plan every buffer first, so the constant pool can go after them all.
+        var work = new List<(Operation Op, string Place)>();
+        foreach (var op in ops)
+        {
+            if (op.Name is "arith.constant" or "graph.none" or "func.return")
+            {
+                continue;
+            }
+
+            var place = Place(op) ?? throw Unsupported(op, "the op has no npu.place: run npu-partition first");
+            if (place == NpuPlacement.Alias)
+            {
+                plan.Assign(op.Result(0), Buf(op.Operand(0)));
+                continue;
+            }
+
+            foreach (var r in op.Results)
+            {
+                Buf(r);
+            }
+
+            foreach (var (v, i) in op.Operands.Select((v, i) => (v!, i)))
+            {
+                if (place == NpuPlacement.Host && (InlineOnHost(v)))
+                {
+                    continue;
+                }
+
+                if (place == NpuPlacement.Npu && i == 1 && NpuPlacement.TransB(op))
+                {
+                    if (!transposed.ContainsKey(v))
+                    {
+                        var d = (DenseElementsAttr)v.DefiningOp!.GetAttr("value")!;
+                        var s = NpuPlacement.Shape(v);
+                        transposed[v] = plan.Place(v, "weight", "w", Bytes(d, true), ([s[1], s[0]], ".T"));
+                    }
+
+                    continue;
+                }
+
+                Buf(v);
+            }
+
+            work.Add((op, place));
+        }
+
+        foreach (var (from, _) in copies)
+        {
+            Buf(from);
+        }
+
+        var pb = new ProgramBuilder(target) { ConstantBase = TileCostModel.Align(plan.End) };
+        var steps = new List<BundleStep>();
+        var layers = new List<NpuLayer>();
+        var host = HostModule.Create(ctx);
+        foreach (var (op, place) in work)
+        {
+            string layer = LayerName(op.Location);
+            if (place == NpuPlacement.Host)
+            {
+                var name = $"h{steps.Count}";
+                var (inputs, outputs) = host.Add(name, op, InlineOnHost, v => Buf(v).Name);
+                steps.Add(new BundleStep("host", name, inputs, outputs, op.Name, layer, (op.GetAttr(NpuPlacement.ReasonAttr) as StringAttr)?.Value));
+                continue;
+            }
+
+            var entry = $"k{steps.Count}";
+            pb.Entry(entry);
+            pb.Comment($"{op.Name} at {layer}");
+            var ins = op.Operands.Select(v => v!).Where(v => v.DefiningOp?.Name != "graph.none").Select((v, i) => i == 1 && transposed.TryGetValue(v, out var t) ? t : Buf(v)).ToList();
+            var outs = op.Results.Select(Buf).ToList();
+            long macs = EmitKernel(pb, op, ins, outs);
+            pb.Line("end");
+            steps.Add(new BundleStep("npu", entry, [.. ins.Select(t => t.Name).Distinct()], [.. outs.Select(t => t.Name)], op.Name, layer));
+            layers.Add(new NpuLayer(entry, op.Name, layer, outs[0].Type, macs, ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes)));
+        }
+
+        foreach (var (from, to) in copies)
+        {
+            var entry = $"k{steps.Count}";
+            var src = Buf(from);
+            pb.Entry(entry);
+            pb.Comment($"copy {src.Name} to output {to.Name}");
+            DmaKernels.Permute(pb, [Math.Max(1, src.Bytes / ElemBytes(src))], [0], src.DramAddress, to.DramAddress, ElemBytes(src));
+            pb.Line("end");
+            steps.Add(new BundleStep("npu", entry, [src.Name], [to.Name], "copy", to.Name));
+        }
+
+        foreach (var t in plan.Tensors)
+        {
+            pb.Tensor(t);
+        }
+
+        var data = new Dictionary<string, byte[]>(plan.Data, StringComparer.Ordinal);
+        var pool = pb.ConstantPool;
+        long end = plan.End;
+        if (pool.Length > 0)
+        {
+            var decl = new TensorDecl("npu.constants", "weight", pb.ConstantBase, [pool.Length / 4], "f32");
+            pb.Tensor(decl);
+            data[decl.Name] = pool;
+            end = pb.ConstantBase + pool.Length;
+        }
+
+        if (end > target.DramBytes)
+        {
+            throw Unsupported(func, $"the model needs {end} bytes of DRAM; target {target.Name} has {target.DramBytes}");
+        }
+
+        var program = pb.Assemble($"<npu:{SymbolTable.GetName(func)}>");
+        var bundle = new NpuBundle
+        {
+            Program = program, Target = target, Data = data, Steps = steps,
+            HostModule = steps.Any(s => s.Kind == "host") ? host.Text() : null,
+        };
+        return new NpuLowering(bundle, layers);
+    }
+
+    private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs)
+    {
+        switch (op.Name)
+        {
+            case "graph.mat_mul" or "graph.gemm":
+                var tiles = NpuMatmulLowering.Tiles(op) ?? throw Unsupported(op, "the matmul has no npu.tile_* attributes: run npu-tile first");
+                if ((op.GetAttr(NpuMatmulLowering.TargetAttr) as StringAttr)?.Value != pb.Target.Name)
+                {
+                    throw Unsupported(op, $"the matmul was tiled for target '{(op.GetAttr(NpuMatmulLowering.TargetAttr) as StringAttr)?.Value}', not '{pb.Target.Name}'");
+                }
+
+                var (m, n, k) = NpuPlacement.MatmulProblem(op);
+                MatmulKernel.EmitInto(pb, tiles, (int)m, (int)n, (int)k, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
+                return m * n * k;
+            case "graph.transpose":
+                var (shape, perm) = DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op))
+                    ?? throw Unsupported(op, "the permutation does not collapse to three DMA dims");
+                DmaKernels.Permute(pb, shape, perm, ins[0].DramAddress, outs[0].DramAddress, ElemBytes(outs[0]));
+                return 0;
+            default:
+                throw Unsupported(op, $"no NPU kernel for {op.Name}");
+        }
+    }
+
+    private static int ElemBytes(TensorDecl t) => (int)Math.Max(1, t.Bytes / Math.Max(1, t.Elements));
+
+    private static string? Place(Operation op) => (op.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value;
+
+    private static bool InlineOnHost(Value v) =>
+        v.DefiningOp is { Name: "graph.none" } || (v.DefiningOp is { Name: "arith.constant" } c && c.GetAttr("value") is DenseElementsAttr d && d.ElementCount <= InlineConstantElements);
+
+    /// <summary>The bytes of a dense constant as the bundle stores them (splats expanded); a 2-D one transposed if asked.</summary>
+    private static byte[] Bytes(DenseElementsAttr d, bool transpose)
+    {
+        long n = d.ElementCount;
+        var raw = d.Storage.Span;
+        int e = NpuPlacement.ElementBytes(d.ShapedType);
+        if (e == 0)
+        {
+            throw new DiagnosticException(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported, $"a {d.ShapedType} constant cannot live in NPU DRAM", Location.Unknown));
+        }
+
+        var bytes = new byte[n * e];
+        if (d.IsSplat)
+        {
+            for (long i = 0; i < n; i++)
+            {
+                raw[..e].CopyTo(bytes.AsSpan((int)(i * e)));
+            }
+        }
+        else
+        {
+            raw.CopyTo(bytes);
+        }
+
+        if (!transpose)
+        {
+            return bytes;
+        }
+
+        var s = d.ShapedType.Shape!;
+        long rows = s[0].Size, cols = s[1].Size;
+        var t = new byte[bytes.Length];
+        for (long r = 0; r < rows; r++)
+        {
+            for (long c = 0; c < cols; c++)
+            {
+                bytes.AsSpan((int)(((r * cols) + c) * e), e).CopyTo(t.AsSpan((int)(((c * rows) + r) * e)));
+            }
+        }
+
+        return t;
+    }
+
+    /// <summary>A layer's name for reports: the op's location, a file location shortened to FILE-NAME:LINE:COL.</summary>
+    public static string LayerName(Location loc) => loc switch
+    {
+        FileLineColLoc f => $"{Path.GetFileName(f.File)}:{f.Line.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{f.Column.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+        NameLoc n => n.Name,
+        _ => loc.Text,
+    };
+
+    private static DiagnosticException Unsupported(Operation at, string why) =>
+        new(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported, $"NPU lowering: {why}", at.Location));
+}

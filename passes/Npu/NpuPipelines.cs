@@ -1,0 +1,26 @@
+namespace Tessera.Passes.Npu;
+
+/// <summary>The textual pipeline <c>tessera compile --target npu</c> runs, printed by <c>--print-pipeline</c>.</summary>
+public static class NpuPipelines
+{
+    /// <summary>After the optimisation pipeline: bind symbolic dims, infer shapes, raise transformer blocks, demote
+    /// f32, place ops and tile the matmuls.</summary>
+    public static string Lowering(string config, string dims, string precision) =>
+        "func.func(" +
+        (dims.Length > 0 ? $"graph-specialize{{dims={Quote(dims)}}}," : "") +
+        "graph-shape-infer,canonicalize,graph-raise-norms,graph-raise-activations,graph-raise-rope,graph-raise-attention," +
+        $"canonicalize,cse,dce,graph-shape-infer,demote-f32{{to={precision}}},npu-partition,npu-tile{{config={Quote(config)}}})";
+
+    /// <summary><paramref name="optimization"/> (a <c>builtin.module(...)</c> pipeline) followed by <see cref="Lowering"/>.</summary>
+    public static string Full(string optimization, string config, string dims, string precision)
+    {
+        const string Head = "builtin.module(";
+        var inner = optimization.StartsWith(Head, StringComparison.Ordinal) && optimization.EndsWith(')')
+            ? optimization[Head.Length..^1]
+            : throw new DiagnosticException(new Diagnostic(Severity.Error, DiagnosticCodes.PipelineSyntax,
+                $"--target npu appends its lowering to a builtin.module(...) pipeline; '{optimization}' is not one", Location.Unknown));
+        return Head + (inner.Length > 0 ? inner + "," : "") + Lowering(config, dims, precision) + ")";
+    }
+
+    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,126 @@
+using Tessera.Dialects;
+
+namespace Tessera.Passes.Npu;
+
+/// <summary>
+/// Where each op of a function runs when it is compiled for the NPU: on the NPU (a kernel), as an alias (a reshape
+/// that only renames bytes already in DRAM), or on the host (the reference evaluator, as Vela leaves unsupported ops
+/// on the CPU), with the reason. <c>npu-partition</c> records the answer on every op; the emitter follows it.
+/// </summary>
+public static class NpuPlacement
+{
+    public const string PlaceAttr = "npu.place";
+    public const string ReasonAttr = "npu.reason";
+    public const string Npu = "npu", Alias = "alias", Host = "host";
+
+    private static readonly HashSet<string> AliasOps = new(StringComparer.Ordinal)
+    {
+        "graph.reshape", "graph.squeeze", "graph.unsqueeze", "graph.flatten", "graph.identity",
+    };
+
+    /// <summary>The placement and, for the host, why.</summary>
+    public static (string Place, string? Reason) Classify(Operation op)
+    {
+        var types = op.Operands.Select(v => v!).Where(v => v.DefiningOp?.Name != "graph.none").Select(v => v.Type).Concat(op.Results.Select(r => r.Type)).ToList();
+        if (types.Any(t => t is not TensorType { HasStaticShape: true }))
+        {
+            return (Host, "a shape is not static (bind symbolic dims with --dims)");
+        }
+
+        if (AliasOps.Contains(op.Name) && op.NumResults == 1 && ElementBytes(op.Result(0).Type) > 0)
+        {
+            return (Alias, null);
+        }
+
+        bool floats = types.All(t => ((TensorType)t).ElementType == FloatType.F16 || ((TensorType)t).ElementType == FloatType.BF16);
+        switch (op.Name)
+        {
+            case "graph.mat_mul" or "graph.gemm":
+                return Matmul(op, floats);
+            case "graph.transpose":
+                return ElementBytes(op.Result(0).Type) is 1 or 2 or 4 && Tessera.Npu.Lowering.DmaKernels.Collapse(Shape(op.Operand(0)), Perm(op)) is not null
+                    ? (Npu, null) : (Host, "the permutation does not collapse to three DMA dims");
+            case "graph.gather":
+                return (Host, "rows picked by runtime indices: NPU DMA addresses are fixed at compile time");
+        }
+
+        return !floats ? (Host, "integer or boolean tensors run on the host") : (Host, $"no NPU kernel for {op.Name} yet");
+    }
+
+    private static (string, string?) Matmul(Operation op, bool floats)
+    {
+        if (!floats)
+        {
+            return (Host, "only f16/bf16 matmuls run on the matrix unit (run demote-f32 first)");
+        }
+
+        var b = op.Operand(1);
+        if (b.DefiningOp?.Name != "arith.constant" || ((TensorType)b.Type).Rank != 2)
+        {
+            return (Host, "the right operand is not a 2-D constant weight (batched matmuls of activations are not lowered yet)");
+        }
+
+        if (op.Name == "graph.gemm")
+        {
+            if (IntAttr(op, "transA") != 0 || FloatAttr(op, "alpha") != 1 || FloatAttr(op, "beta") != 1)
+            {
+                return (Host, "gemm with transA, alpha or beta other than the defaults");
+            }
+
+            if (op.NumOperands > 2 && op.Operand(2).DefiningOp?.Name != "graph.none")
+            {
+                return (Host, "gemm bias: no NPU bias kernel yet");
+            }
+        }
+
+        var a = (TensorType)op.Operand(0).Type;
+        var (_, n, k) = MatmulProblem(op);
+        return a.Rank < 1 || a.Shape![^1].Size != k ? (Host, "operand shapes do not agree") : n <= 0 ? (Host, "empty weight") : (Npu, null);
+    }
+
+    /// <summary>C[M×N] = A[M×K]·B[K×N] with A's leading dims folded into M, and B transposed when gemm's transB is set.</summary>
+    public static (long M, long N, long K) MatmulProblem(Operation op)
+    {
+        var a = Shape(op.Operand(0));
+        var b = Shape(op.Operand(1));
+        bool transB = op.Name == "graph.gemm" && IntAttr(op, "transB") != 0;
+        long k = transB ? b[1] : b[0], n = transB ? b[0] : b[1];
+        return (a.Length == 0 ? 1 : a[..^1].Aggregate(1L, (x, y) => x * y), n, k);
+    }
+
+    public static bool TransB(Operation op) => op.Name == "graph.gemm" && IntAttr(op, "transB") != 0;
+
+    public static long[] Shape(Value v) => ((TensorType)v.Type).Shape!.Select(d => d.Size).ToArray();
+
+    public static int[] Perm(Operation op) => op.GetAttr("perm") is ArrayAttr a
+        ? a.Elements.Select(e => (int)((IntegerAttr)e).Value).ToArray()
+        : Enumerable.Range(0, ((TensorType)op.Operand(0).Type).Rank).Reverse().ToArray();
+
+    /// <summary>Bytes per element of a tensor type the bundle can hold, or 0.</summary>
+    public static int ElementBytes(Type t) => (t as TensorType)?.ElementType switch
+    {
+        FloatType f when f == FloatType.F16 || f == FloatType.BF16 => 2,
+        FloatType f when f == FloatType.F32 => 4,
+        IntegerType { Width: 64 } => 8,
+        IntegerType { Width: 32 } => 4,
+        IntegerType { Width: 8 } or IntegerType { Width: 1 } => 1,
+        _ => 0,
+    };
+
+    /// <summary>The bundle's name for a tensor type's element type (see docs/npu/bundle.md), or null.</summary>
+    public static string? DType(Type t) => (t as TensorType)?.ElementType switch
+    {
+        FloatType f when f == FloatType.F16 => "f16",
+        FloatType f when f == FloatType.BF16 => "bf16",
+        FloatType f when f == FloatType.F32 => "f32",
+        IntegerType { Width: 64 } => "i64",
+        IntegerType { Width: 32 } => "i32",
+        IntegerType { Width: 8 } => "i8",
+        IntegerType { Width: 1 } => "bool",
+        _ => null,
+    };
+
+    private static long IntAttr(Operation op, string name) => (op.GetAttr(name) as IntegerAttr)?.Value ?? 0;
+
+    private static double FloatAttr(Operation op, string name) => (op.GetAttr(name) as FloatAttr)?.Value ?? 1.0;
+}

@@ -8,12 +8,19 @@ namespace Tessera.Npu.Simulator;
 /// <summary>The Chrome/Perfetto trace (one thread per queue, timestamps in µs at the target clock) and the text summary.</summary>
 public static class Report
 {
+    /// <summary>
+    /// Trace time of cycle 0, in µs. Not 0: Chrome DevTools' Performance panel leaves events at <c>ts</c> 0 out when it
+    /// sizes the timeline, which hid the first instruction. Every viewer shows time from the trace's first event.
+    /// </summary>
+    public const decimal TraceOriginUs = 1;
+
     public static string TraceJson(SimResult r, NpuTarget t, IReadOnlyList<string>? text = null)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = false }))
         {
-            double usPerCycle = (double)(1m / (t.ClockGHz * 1000m));
+            decimal cyclesPerUs = t.ClockGHz * 1000m;
+            double Us(long cycle) => (double)(TraceOriginUs + cycle / cyclesPerUs);
             w.WriteStartObject();
             w.WriteString("displayTimeUnit", "ns");
             w.WriteStartArray("traceEvents");
@@ -21,6 +28,7 @@ public static class Report
             for (int q = 0; q < 4; q++)
             {
                 Meta(w, "thread_name", q + 1, Machine.QueueName(q) + " queue");
+                Meta(w, "thread_sort_index", q + 1, null, q + 1);   // tracks in queue order, not by event count
             }
 
             foreach (var e in r.Trace ?? [])
@@ -29,8 +37,16 @@ public static class Report
                 w.WriteString("name", e.Name);
                 w.WriteString("cat", Machine.QueueName(e.Queue));
                 w.WriteString("ph", "X");
-                w.WriteNumber("ts", e.Start * usPerCycle);
-                w.WriteNumber("dur", e.Cycles * usPerCycle);
+                // Viewers add ts + dur in doubles; a sum one ulp past the next span's ts makes the two overlap without
+                // nesting, and DevTools then drops a span. Round dur down so that ts + dur never passes the end.
+                double ts = Us(e.Start), end = Us(e.Start + e.Cycles), dur = (double)(e.Cycles / cyclesPerUs);
+                while (dur > 0 && ts + dur > end)
+                {
+                    dur = Math.BitDecrement(dur);
+                }
+
+                w.WriteNumber("ts", ts);
+                w.WriteNumber("dur", dur);
                 w.WriteNumber("pid", 1);
                 w.WriteNumber("tid", e.Queue + 1);
                 w.WriteStartObject("args");
@@ -53,7 +69,7 @@ public static class Report
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    private static void Meta(Utf8JsonWriter w, string kind, int tid, string name)
+    private static void Meta(Utf8JsonWriter w, string kind, int tid, string? name, int sortIndex = 0)
     {
         w.WriteStartObject();
         w.WriteString("name", kind);
@@ -61,7 +77,15 @@ public static class Report
         w.WriteNumber("pid", 1);
         w.WriteNumber("tid", tid);
         w.WriteStartObject("args");
-        w.WriteString("name", name);
+        if (name is null)
+        {
+            w.WriteNumber("sort_index", sortIndex);
+        }
+        else
+        {
+            w.WriteString("name", name);
+        }
+
         w.WriteEndObject();
         w.WriteEndObject();
     }

@@ -141,21 +141,54 @@ public class NpuIsaTests
         var r = s.Run(trace: true);
         using var doc = JsonDocument.Parse(Report.TraceJson(r, s.Target, s.Program.Instrs.Select(Disassembler.Format).ToList()));
         var events = doc.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
-        var threads = events.Where(e => e.GetProperty("ph").GetString() == "M" && e.GetProperty("name").GetString() == "thread_name")
+        string Meta(JsonElement e) => e.GetProperty("ph").GetString() == "M" ? e.GetProperty("name").GetString()! : "";
+        var threads = events.Where(e => Meta(e) == "thread_name")
             .ToDictionary(e => e.GetProperty("tid").GetInt32(), e => e.GetProperty("args").GetProperty("name").GetString());
         Assert.Equal(["load queue", "matrix queue", "vector queue", "store queue"], Enumerable.Range(1, 4).Select(i => threads[i]));
+        var order = events.Where(e => Meta(e) == "thread_sort_index")
+            .ToDictionary(e => e.GetProperty("tid").GetInt32(), e => e.GetProperty("args").GetProperty("sort_index").GetInt32());
+        Assert.Equal([1, 2, 3, 4], Enumerable.Range(1, 4).Select(i => order[i]));
         var spans = events.Where(e => e.GetProperty("ph").GetString() == "X").ToList();
         Assert.Equal(8, spans.Count);   // every queued instruction of softmax.s
-        double lastEnd = 0;
+        double lastEnd = (double)Report.TraceOriginUs;
         foreach (var e in spans.OrderBy(e => e.GetProperty("ts").GetDouble()))
         {
             Assert.Equal(1, e.GetProperty("pid").GetInt32());
             Assert.InRange(e.GetProperty("tid").GetInt32(), 1, 4);
-            Assert.True(e.GetProperty("ts").GetDouble() >= lastEnd - 1e-9, "softmax is one dependent chain: spans do not overlap");
+            Assert.True(e.GetProperty("ts").GetDouble() >= lastEnd, "softmax is one dependent chain: spans do not overlap");
             lastEnd = e.GetProperty("ts").GetDouble() + e.GetProperty("dur").GetDouble();
         }
 
-        Assert.Equal(r.Cycles / 1000.0, lastEnd, 9);   // 1 GHz: 1 cycle = 0.001 µs
+        Assert.Equal((double)Report.TraceOriginUs + r.Cycles / 1000.0, lastEnd, 9);   // 1 GHz: 1 cycle = 0.001 µs
+    }
+
+    [Fact]
+    public void TraceSpansOfAQueueNeverOverlapInDoubles()
+    {
+        // gemm.s keeps the load queue busy back to back. A viewer computes ts + dur in doubles; one ulp past the next
+        // span's ts is a partial overlap, and Chrome DevTools' Performance panel then drops a span from the timeline.
+        var s = Load("gemm.s");
+        var r = s.Run(trace: true);
+        using var doc = JsonDocument.Parse(Report.TraceJson(r, s.Target));
+        var spans = doc.RootElement.GetProperty("traceEvents").EnumerateArray().Where(e => e.GetProperty("ph").GetString() == "X")
+            .Select(e => (Tid: e.GetProperty("tid").GetInt32(), Ts: e.GetProperty("ts").GetDouble(), Dur: e.GetProperty("dur").GetDouble(),
+                Start: e.GetProperty("args").GetProperty("start_cycle").GetInt64(), Cycles: e.GetProperty("args").GetProperty("cycles").GetInt64()))
+            .ToList();
+        Assert.Equal(r.Trace!.Count, spans.Count);
+        Assert.Contains(spans, a => spans.Any(b => b.Tid == a.Tid && b.Start == a.Start + a.Cycles));   // back-to-back spans exist
+        foreach (var g in spans.GroupBy(x => x.Tid))
+        {
+            var q = g.OrderBy(x => x.Ts).ToList();
+            for (int i = 1; i < q.Count; i++)
+            {
+                Assert.True(q[i - 1].Ts + q[i - 1].Dur <= q[i].Ts, $"queue {g.Key}: span at {q[i - 1].Ts} ends past {q[i].Ts}");
+            }
+        }
+
+        // ts is the origin plus the start cycle at the target clock; cycle 0 is not at ts 0 (DevTools ignores ts 0 when sizing)
+        Assert.All(spans, x => Assert.Equal(1 + x.Start / 1000.0, x.Ts, 12));
+        Assert.All(spans, x => Assert.Equal(x.Cycles / 1000.0, x.Dur, 12));
+        Assert.Equal(1.0, spans.Min(x => x.Ts));
     }
 
     [Fact]

@@ -1,0 +1,168 @@
+using Tessera.Npu.Target;
+
+namespace Tessera.Npu.Lowering;
+
+/// <summary>One attention call: q [Hq, S, D], k and v [Hkv, T, D], dst [S, Hq, D]. Query i sits at absolute position
+/// <see cref="QOffset"/> + i; with <see cref="Causal"/> it sees key j iff j ≤ QOffset + i. <see cref="Scale"/> defaults to 1/√D.</summary>
+public sealed record AttentionShape(int Hq, int Hkv, int S, int T, int D, bool Causal = false, int QOffset = 0, float? Scale = null)
+{
+    public float EffectiveScale => Scale ?? (float)(1.0 / Math.Sqrt(D));
+    public int Group => Hq / Hkv;
+}
+
+/// <summary>Query rows per block (<see cref="Br"/> = <see cref="HeadsPerBlock"/> × <see cref="RowsPerHead"/>) and keys per
+/// block (<see cref="Bc"/>). A block stacks several query heads of one GQA group only when it holds all S positions of each,
+/// so its rows map to a rectangle of q and of dst and share one K/V stream.</summary>
+public sealed record AttentionTiles(int Br, int Bc, int HeadsPerBlock, int RowsPerHead, long EstimatedCycles);
+
+/// <summary>A block of query rows: heads [H0, H0+Nh) of one group, positions [S0, S0+Ns); row r is head H0 + r / Ns, position S0 + r % Ns.</summary>
+internal readonly record struct RowBlock(int Group, int H0, int Nh, int S0, int Ns)
+{
+    public int Rows => Nh * Ns;
+}
+
+/// <summary>One (row block, key block) pair. <see cref="First"/>/<see cref="Last"/>: first/last key block of its row block;
+/// <see cref="Masked"/>: some row of the block cannot see some key of it (causal diagonal).</summary>
+internal readonly record struct AttnStep(int Rb, int J0, int Bc, bool First, bool Last, bool Masked);
+
+/// <summary>SRAM placement of every buffer (byte offsets, each 64-byte aligned) and accumulator rows.</summary>
+internal sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K, long[] V, long[] S, long[] Pv, long O, long[] Out,
+    long[] M, long[] Alpha, long[] L, long Mx, long Rs, long Linv, long End, int AccS, int AccPv, int AccRows)
+{
+    public static AttentionLayout Of(NpuTarget t, int d, int br, int bc, int e)
+    {
+        long at = 0;
+        long Take(long bytes)
+        {
+            long here = at;
+            at += TileCostModel.Align(bytes);
+            return here;
+        }
+
+        long[] Two(long bytes) => [Take(bytes), Take(bytes)];
+        long cst = Take(16 * 4), mask = Take(2L * bc * 4);
+        long[] q = Two((long)br * d * e), k = Two((long)bc * d * e), v = Two((long)bc * d * e), s = Two((long)br * bc * 4), pv = Two((long)br * d * 4);
+        long o = Take((long)br * d * 4);
+        long[] outb = Two((long)br * d * e), m = Two(br * 4L), alpha = Two(br * 4L), l = Two(br * 4L);
+        long mx = Take(br * 4L), rs = Take(br * 4L), linv = Take(br * 4L);
+        int accS = br * Ceil(bc, t.MatrixCols), accPv = br * Ceil(d, t.MatrixCols);
+        return new AttentionLayout(cst, mask, q, k, v, s, pv, o, outb, m, alpha, l, mx, rs, linv, at, 0, accS, accS + accPv);
+    }
+
+    internal static int Ceil(int a, int b) => (a + b - 1) / b;
+}
+
+/// <summary>Block schedule, resource checks and the cost estimate behind <see cref="AttentionKernel.Tiles"/>.</summary>
+internal static class AttentionPlan
+{
+    public static List<RowBlock> RowBlocks(AttentionShape s, AttentionTiles tl)
+    {
+        var rbs = new List<RowBlock>();
+        for (int g = 0; g < s.Hkv; g++)
+        {
+            int hEnd = (g + 1) * s.Group;
+            if (tl.RowsPerHead >= s.S)
+            {
+                for (int h0 = g * s.Group; h0 < hEnd; h0 += tl.HeadsPerBlock)
+                {
+                    rbs.Add(new RowBlock(g, h0, Math.Min(tl.HeadsPerBlock, hEnd - h0), 0, s.S));
+                }
+            }
+            else
+            {
+                for (int h = g * s.Group; h < hEnd; h++)
+                {
+                    for (int s0 = 0; s0 < s.S; s0 += tl.RowsPerHead)
+                    {
+                        rbs.Add(new RowBlock(g, h, 1, s0, Math.Min(tl.RowsPerHead, s.S - s0)));
+                    }
+                }
+            }
+        }
+
+        return rbs;
+    }
+
+    /// <summary>Key blocks per row block, in order. Causal: key blocks that start past every row's last visible key are
+    /// never visited (their work and their K/V traffic are skipped, not masked).</summary>
+    public static List<AttnStep> Steps(AttentionShape s, AttentionTiles tl, List<RowBlock> rbs)
+    {
+        var steps = new List<AttnStep>();
+        for (int i = 0; i < rbs.Count; i++)
+        {
+            var rb = rbs[i];
+            long limit = s.Causal ? Math.Min(s.T, (long)s.QOffset + rb.S0 + rb.Ns) : s.T;
+            for (int j0 = 0; j0 < limit; j0 += tl.Bc)
+            {
+                int bc = Math.Min(tl.Bc, s.T - j0);
+                bool masked = s.Causal && (long)j0 + bc - 1 > (long)s.QOffset + rb.S0;
+                steps.Add(new AttnStep(i, j0, bc, j0 == 0, j0 + tl.Bc >= limit, masked));
+            }
+        }
+
+        return steps;
+    }
+
+    /// <summary>Null if the tiles fit the target, else why not.</summary>
+    public static string? Misfit(NpuTarget t, AttentionShape s, int br, int bc, int e)
+    {
+        const int maxN = 65535;   // u16 n of vector instructions and of the mm.mac/mm.drain strides
+        var lay = AttentionLayout.Of(t, s.D, br, bc, e);
+        if (lay.End > t.SramBytes)
+        {
+            return $"needs {lay.End} bytes of SRAM, target has {t.SramBytes}";
+        }
+
+        if (lay.AccRows > Math.Min(t.AccumulatorRows, TileCostModel.MaxRows + 1) || br > TileCostModel.MaxRows)
+        {
+            return $"needs {lay.AccRows} accumulator rows, target has {t.AccumulatorRows}";
+        }
+
+        if ((long)br * bc > maxN || (long)br * s.D > maxN || 2L * bc + 16 > maxN)
+        {
+            return "a block is longer than one vector instruction's 65535 elements";
+        }
+
+        if ((long)bc * 4 > maxN || (long)s.D * 4 > maxN || s.D > TileCostModel.MaxDmaDim)
+        {
+            return "a row is wider than the 16-bit strides of mm.mac/mm.drain allow";
+        }
+
+        return null;
+    }
+
+    /// <summary>A pipelined estimate of the emitted schedule: per step the slowest of the matrix queue (S = QKᵀ and P·V, array
+    /// fill and drain per mm.mac), the vector queue (per-row reductions and broadcasts, whole-block exp/scale/convert) and the
+    /// load queue (K and V blocks, Q at a row block's start); plus the first loads and the last store.</summary>
+    public static long Estimate(NpuTarget t, AttentionShape s, AttentionTiles tl, int e)
+    {
+        var rbs = RowBlocks(s, tl);
+        int rows = t.MatrixRows, cols = t.MatrixCols, lanes = t.VectorLanes, d = s.D;
+        int log2 = 31 - int.LeadingZeroCount(lanes);
+        long Mac(int m) => ((long)m * t.FloatRateDivisor) + rows + cols - 2;
+        long Vs(long n) => t.VectorStartupCycles + ((n + lanes - 1) / lanes * t.VectorSimpleOpCycles);
+        long Vt(long n) => t.VectorStartupCycles + ((n + lanes - 1) / lanes * t.VectorTranscendentalOpCycles);
+        long Vr(long n) => Vs(n) + log2;
+        long total = 0;
+        foreach (var st in Steps(s, tl, rbs))
+        {
+            var rb = rbs[st.Rb];
+            int nr = rb.Rows, bc = st.Bc;
+            long mat = (long)AttentionLayout.Ceil(bc, cols) * AttentionLayout.Ceil(d, rows) * ((rows * t.WeightLoadCyclesPerRow) + Mac(nr))
+                + ((long)AttentionLayout.Ceil(d, cols) * AttentionLayout.Ceil(bc, rows) * ((rows * t.WeightLoadCyclesPerRow) + Mac(nr)))
+                + ((long)(AttentionLayout.Ceil(bc, cols) + AttentionLayout.Ceil(d, cols)) * nr * t.DrainCyclesPerRow);
+            long vec = (nr * (Vr(bc) + Vs(bc) + Vr(bc) + (st.Masked ? Vs(bc) : 0) + (st.First ? 0 : Vs(d))))
+                + (2 * Vs((long)nr * bc)) + Vt((long)nr * bc) + Vs((long)nr * d) + (st.First ? 0 : (4 * Vs(nr)) + Vt(nr))
+                + (st.Last ? Vt(nr) + (nr * Vs(d)) + Vs((long)nr * d) : 0);
+            long ld = (2 * t.DmaCycles((long)bc * d * e)) + (st.First ? t.DmaCycles((long)nr * d * e) : 0);
+            total += Math.Max(mat, Math.Max(vec, ld));
+        }
+
+        var last = rbs[^1];
+        return total + t.DmaCycles(16 * 4) + t.DmaCycles((long)rbs[0].Rows * d * e) + t.DmaCycles((long)last.Rows * d * e);
+    }
+
+    /// <summary>DRAM bytes the schedule moves (K and V once per step, Q and O once).</summary>
+    public static long DramBytes(AttentionShape s, AttentionTiles tl, int e) =>
+        (Steps(s, tl, RowBlocks(s, tl)).Sum(st => 2L * st.Bc * s.D) + (2L * s.Hq * s.S * s.D)) * e;
+}

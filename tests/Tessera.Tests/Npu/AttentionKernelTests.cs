@@ -1,0 +1,211 @@
+using Tessera.Npu.Lowering;
+using Tessera.Npu.Simulator;
+using Tessera.Npu.Target;
+using Xunit.Abstractions;
+
+namespace Tessera.Tests.Npu;
+
+/// <summary>
+/// The flash-attention kernel against an independent double-precision softmax(scale·QKᵀ + mask)·V written here, on the
+/// f16/bf16-rounded inputs. The simulator stops on any hazard, deadlock or out-of-bounds access, so a finished run has none.
+/// Tolerance per element: f16: |npu − ref| ≤ 2e-3 + 1e-2·|ref|; bf16: 1e-2 + 2e-2·|ref|. The kernel rounds twice where the
+/// reference does not: P to the element type before P·V (relative 2^-11 for f16, 2^-8 for bf16 per weight) and O to the
+/// element type at the end (half an ulp: 2^-11 / 2^-8 relative); everything else is fp32 (exp within 2 ulp), far below that.
+/// </summary>
+public class AttentionKernelTests(ITestOutputHelper output)
+{
+    private static NpuTarget Config(string name) => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs", name + ".json"));
+
+    private static ushort Bits(double v, string t) => t == "f16" ? Numerics.F32ToF16((float)v) : Numerics.F32ToBf16((float)v);
+
+    private static double Value(ushort b, string t) => t == "f16" ? Numerics.F16ToF32(b) : Numerics.Bf16ToF32(b);
+
+    private static byte[] Bytes(ushort[] v) => v.SelectMany(BitConverter.GetBytes).ToArray();
+
+    /// <summary>Reference output [S, Hq, D] in double: query head h reads kv head h / (Hq/Hkv); with causal masking query i sees
+    /// key j iff j ≤ qOffset + i.</summary>
+    private static double[] Reference(AttentionShape s, double[] q, double[] k, double[] v)
+    {
+        int g = s.Hq / s.Hkv;
+        double scale = s.Scale is { } given ? given : 1.0 / Math.Sqrt(s.D);
+        var o = new double[s.S * s.Hq * s.D];
+        var w = new double[s.T];
+        for (int h = 0; h < s.Hq; h++)
+        {
+            int kh = h / g;
+            for (int i = 0; i < s.S; i++)
+            {
+                int visible = s.Causal ? Math.Min(s.T, s.QOffset + i + 1) : s.T;
+                double max = double.NegativeInfinity;
+                for (int j = 0; j < visible; j++)
+                {
+                    double dot = 0;
+                    for (int d = 0; d < s.D; d++)
+                    {
+                        dot += q[(((h * s.S) + i) * s.D) + d] * k[(((kh * s.T) + j) * s.D) + d];
+                    }
+
+                    w[j] = dot * scale;
+                    max = Math.Max(max, w[j]);
+                }
+
+                double sum = 0;
+                for (int j = 0; j < visible; j++)
+                {
+                    w[j] = Math.Exp(w[j] - max);
+                    sum += w[j];
+                }
+
+                for (int d = 0; d < s.D; d++)
+                {
+                    double acc = 0;
+                    for (int j = 0; j < visible; j++)
+                    {
+                        acc += w[j] * v[(((kh * s.T) + j) * s.D) + d];
+                    }
+
+                    o[(((i * s.Hq) + h) * s.D) + d] = acc / sum;
+                }
+            }
+        }
+
+        return o;
+    }
+
+    /// <summary>Emits, simulates and compares; returns simulated cycles and the floor
+    /// max(useful MACs ÷ (rows·cols ÷ floatRateDivisor), DRAM bytes ÷ (bandwidth ÷ clock)).</summary>
+    private (long Cycles, double Floor, AttentionTiles Tiles) Run(AttentionShape s, string config = "e1", string type = "f16", int seed = 1, AttentionTiles? tiles = null)
+    {
+        var t = Config(config);
+        var rng = new Random(seed);
+        ushort[] Rand(int n) => Enumerable.Range(0, n).Select(_ => Bits((rng.NextDouble() * 2) - 1, type)).ToArray();
+        ushort[] qb = Rand(s.Hq * s.S * s.D), kb = Rand(s.Hkv * s.T * s.D), vb = Rand(s.Hkv * s.T * s.D);
+
+        long qAddr = 0, kAddr = qAddr + (2L * qb.Length), vAddr = kAddr + (2L * kb.Length), dAddr = vAddr + (2L * vb.Length);
+        long pool = (dAddr + (2L * s.S * s.Hq * s.D) + 63) & ~63L;
+        var pb = new ProgramBuilder(t) { ConstantBase = pool };
+        pb.Tensor(new("q", "input", qAddr, [s.Hq, s.S, s.D], type));
+        pb.Tensor(new("k", "input", kAddr, [s.Hkv, s.T, s.D], type));
+        pb.Tensor(new("v", "input", vAddr, [s.Hkv, s.T, s.D], type));
+        pb.Tensor(new("o", "output", dAddr, [s.S, s.Hq, s.D], type));
+        pb.Entry("main");
+        var tl = tiles ?? AttentionKernel.Tiles(t, s);
+        AttentionKernel.EmitInto(pb, s, qAddr, kAddr, vAddr, dAddr, type, tl);
+        pb.Line("end");
+
+        var session = new Session(pb.Assemble("<attention>"), t);
+        session.Write("q", Bytes(qb));
+        session.Write("k", Bytes(kb));
+        session.Write("v", Bytes(vb));
+        session.Simulator.Machine.Dram.Write(pool, pb.ConstantPool, "pool");
+        var result = session.Run();
+
+        var got = session.Read("o");
+        var expect = Reference(s, qb.Select(x => Value(x, type)).ToArray(), kb.Select(x => Value(x, type)).ToArray(), vb.Select(x => Value(x, type)).ToArray());
+        double abs = type == "f16" ? 2e-3 : 1e-2, rel = type == "f16" ? 1e-2 : 2e-2, worst = 0;
+        for (int i = 0; i < expect.Length; i++)
+        {
+            double g = Value(BitConverter.ToUInt16(got, 2 * i), type), r = expect[i], tol = abs + (rel * Math.Abs(r));
+            Assert.True(Math.Abs(g - r) <= tol, $"o[{i / (s.Hq * s.D)}, {i / s.D % s.Hq}, {i % s.D}] = {g}, reference {r}, tolerance {tol}");
+            worst = Math.Max(worst, Math.Abs(g - r) / tol);
+        }
+
+        long useful = 0;
+        for (int i = 0; i < s.S; i++)
+        {
+            useful += s.Causal ? Math.Min(s.T, s.QOffset + i + 1) : s.T;
+        }
+
+        double macs = 2.0 * s.Hq * useful * s.D;
+        double bytes = 2.0 * ((2.0 * s.Hq * s.S * s.D) + (2.0 * s.Hkv * s.T * s.D));
+        double macRate = (double)t.MatrixRows * t.MatrixCols / t.FloatRateDivisor;
+        double floor = Math.Max(macs / macRate, bytes / (double)(t.DmaBandwidthGBps / t.ClockGHz));
+        output.WriteLine($"{s} {type} on {config}: tiles Br={tl.Br} ({tl.HeadsPerBlock}x{tl.RowsPerHead}) Bc={tl.Bc}, {result.Cycles} cycles " +
+            $"(estimate {tl.EstimatedCycles}), floor {floor:0} (MACs {macs:0} -> {macs / macRate:0}, bytes {bytes:0} -> {bytes / (double)(t.DmaBandwidthGBps / t.ClockGHz):0}), " +
+            $"cycles/floor {result.Cycles / floor:0.00}, busy load/matrix/vector/store {string.Join('/', result.Busy)}, worst error/tolerance {worst:0.000}");
+        Assert.True(result.Cycles >= floor, $"{result.Cycles} cycles is below the floor {floor}");
+        return (result.Cycles, floor, tl);
+    }
+
+    [Fact]
+    public void CausalPrefillWithGqa() => Run(new AttentionShape(Hq: 4, Hkv: 2, S: 16, T: 16, D: 64, Causal: true));
+
+    [Theory]
+    [InlineData("e1")]
+    [InlineData("edge-large")]
+    public void RaggedCausalPrefill(string config) => Run(new AttentionShape(Hq: 2, Hkv: 1, S: 200, T: 200, D: 64, Causal: true), config, seed: 2);
+
+    [Fact]
+    public void DecodeT512()
+    {
+        var (cycles, floor, _) = Run(new AttentionShape(Hq: 14, Hkv: 2, S: 1, T: 512, D: 64, Causal: true, QOffset: 511), seed: 3);
+        Assert.True(cycles < 20 * floor, $"{cycles} cycles against a floor of {floor}");
+    }
+
+    [Fact]
+    public void PrefillS128Hq14()
+    {
+        var (cycles, floor, _) = Run(new AttentionShape(Hq: 14, Hkv: 2, S: 128, T: 128, D: 64, Causal: true), seed: 4);
+        Assert.True(cycles < 20 * floor, $"{cycles} cycles against a floor of {floor}");
+    }
+
+    [Fact]
+    public void ChunkedPrefillWithQueryOffset() => Run(new AttentionShape(Hq: 4, Hkv: 1, S: 20, T: 100, D: 64, Causal: true, QOffset: 80), seed: 5);
+
+    [Theory]
+    [InlineData("e1")]
+    [InlineData("edge-large")]
+    public void NonCausalWithRaggedHeadDim(string config) => Run(new AttentionShape(Hq: 3, Hkv: 3, S: 48, T: 300, D: 40), config, seed: 6);
+
+    [Fact]
+    public void ExplicitScale() => Run(new AttentionShape(Hq: 2, Hkv: 1, S: 8, T: 40, D: 32, Scale: 0.3f), seed: 7);
+
+    /// <summary>A long context: SRAM use depends on the tiles and D only, so T = 4096 runs with the same buffers.</summary>
+    [Fact]
+    public void LongContextDecode() => Run(new AttentionShape(Hq: 7, Hkv: 1, S: 1, T: 4096, D: 64, Causal: true, QOffset: 4095), seed: 10);
+
+    [Fact]
+    public void Bf16() => Run(new AttentionShape(Hq: 4, Hkv: 1, S: 64, T: 64, D: 64, Causal: true), type: "bf16", seed: 8);
+
+    /// <summary>Small hand-picked blocks force many pipelined steps: several key blocks per row block, a ragged last key block,
+    /// stacked heads with a ragged last head group, and masked diagonal blocks crossing head boundaries.</summary>
+    [Theory]
+    [InlineData(6, 2, 10, 70, true, 60, 2, 10, 32)]
+    [InlineData(4, 1, 37, 37, true, 0, 1, 16, 32)]
+    [InlineData(4, 2, 37, 90, false, 0, 1, 16, 64)]
+    [InlineData(3, 1, 5, 5, true, 0, 2, 5, 32)]
+    public void ExplicitSmallTiles(int hq, int hkv, int sq, int tk, bool causal, int qOffset, int nh, int ns, int bc)
+    {
+        var s = new AttentionShape(hq, hkv, sq, tk, 64, causal, qOffset);
+        Run(s, seed: 9, tiles: new AttentionTiles(nh * ns, bc, nh, ns, 0));
+    }
+
+    [Fact]
+    public void TilesComeFromTheTargetDescription()
+    {
+        var s = new AttentionShape(Hq: 14, Hkv: 2, S: 512, T: 512, D: 64, Causal: true);
+        var e1 = AttentionKernel.Tiles(Config("e1"), s);
+        var large = AttentionKernel.Tiles(Config("edge-large"), s);
+        output.WriteLine($"{s}: e1 {e1}, edge-large {large}");
+        Assert.NotEqual((e1.Br, e1.Bc), (large.Br, large.Bc));
+
+        // SRAM use does not grow with T: the same tiles serve a context 16 times longer.
+        var longer = AttentionKernel.Tiles(Config("e1"), s with { S = 1, T = 8192, QOffset = 8191 });
+        output.WriteLine($"decode T=8192 on e1: {longer}");
+        Assert.True(longer.Bc <= 8192);
+    }
+
+    [Fact]
+    public void TooLargeHeadDimIsRejected()
+    {
+        var s = new AttentionShape(Hq: 1, Hkv: 1, S: 1, T: 64, D: 16384);
+        var e = Assert.Throws<Tessera.IR.DiagnosticException>(() => AttentionKernel.Tiles(Config("e1"), s));
+        Assert.Equal(Tessera.Npu.NpuCodes.LowerUnsupported, e.Diagnostic.Code);
+        Assert.Contains("head dim D=16384", e.Diagnostic.Message);
+        output.WriteLine(e.Diagnostic.Message);
+
+        var pb = new ProgramBuilder(Config("e1"));
+        e = Assert.Throws<Tessera.IR.DiagnosticException>(() => AttentionKernel.EmitInto(pb, s with { Hkv = 2, Hq = 3 }, 0, 0, 0, 0, "f16"));
+        Assert.Contains("not a multiple", e.Diagnostic.Message);
+    }
+}

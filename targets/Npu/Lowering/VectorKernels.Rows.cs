@@ -122,9 +122,9 @@ public static partial class VectorKernels
         const int e2 = 2;
         string title = $"rope {rows}x{heads}x{headDim}";
         Check(pb.Target, title, type, ("rows", rows), ("heads", heads), ("headDim", headDim));
-        if (headDim % 2 != 0 || headDim / 2 > MaxN || heads > MaxN)
+        if (headDim % 2 != 0 || headDim / 2 > MaxN || heads > MaxN || (long)heads * headDim > pb.Target.SramBytes)
         {
-            throw Unsupported(pb, $"{title}: RoPE needs an even head size with half ≤ {MaxN} and at most {MaxN} heads (DMA dimensions)");
+            throw Unsupported(pb, $"{title}: RoPE needs an even head size with half ≤ {MaxN}, at most {MaxN} heads (DMA dimensions) and a row shorter than SRAM");
         }
 
         int half = headDim / 2, width = heads * headDim;

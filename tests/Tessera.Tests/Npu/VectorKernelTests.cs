@@ -324,6 +324,7 @@ public class VectorKernelTests(ITestOutputHelper output)
         // Per row: 2 slots × 2 bytes in, 2 × 2 out, 4 fp32 → 12 bytes per element; a second input adds 8 per element.
         Assert.InRange(small, (2_097_152 - 4096) / (896 * 12), 2_097_152 / (896 * 12));
         Assert.True(VectorKernels.BlockRows(e1, 100_000, 896, 2) < small);
+        output.WriteLine($"block rows for 896 columns: e1 {small}, edge-large {big}");
 
         // The kernel uses that size: one store per block.
         const int rows = 600, cols = 896;
@@ -352,6 +353,54 @@ public class VectorKernelTests(ITestOutputHelper output)
         }
 
         Compare(ys, want, "f16", "softmax on edge-large");
+    }
+
+    [Fact]
+    public void TwoKernelsInOneProgramAndInPlace()
+    {
+        // An in-place RMS norm (dst = x) and a silu-mul, each its own entry point of one program sharing descriptors;
+        // each entry runs from a fresh start (no tokens, registers zero), as a runner starts every kernel.
+        const int rows = 130, cols = 96;
+        var t = Config("e1");
+        var x = Random(rows * cols, 15, -3, 3, "f16");
+        var w = Random(cols, 16, 0.5, 1.5, "f16");
+        var g = Random(rows * cols, 17, -4, 4, "f16");
+        long xAddr = 0x1000, wAddr = 0x10000, gAddr = 0x20000, dstAddr = 0x30000;
+        var pb = new ProgramBuilder(t) { ConstantBase = 0x40000 };
+        pb.Entry("norm");
+        VectorKernels.RmsNorm(pb, rows, cols, xAddr, wAddr, 1e-6f, xAddr, "f16");
+        pb.Line("end");
+        int normDescs = pb.DescriptorCount;
+        pb.Entry("gate");
+        VectorKernels.MulSilu(pb, rows, cols, xAddr, gAddr, dstAddr, "f16");
+        pb.Line("end");
+        Assert.True(pb.DescriptorCount < 2 * normDescs, "the second kernel reuses the first one's row descriptors");
+        var program = pb.Assemble();
+
+        var norm = new Session(program, t, "norm");
+        norm.Simulator.Machine.Dram.Write(xAddr, Bits(x, "f16"), "x");
+        norm.Simulator.Machine.Dram.Write(wAddr, Bits(w, "f16"), "w");
+        norm.Simulator.Machine.Dram.Write(pb.ConstantBase, pb.ConstantPool, "pool");
+        norm.Run();
+        var normed = Values(norm.Simulator.Machine.Dram.Read(xAddr, 2 * rows * cols, "x"), "f16");
+        var want = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double ms = Enumerable.Range(0, cols).Sum(c => x[(r * cols) + c] * x[(r * cols) + c]) / cols;
+            for (int c = 0; c < cols; c++)
+            {
+                want[(r * cols) + c] = x[(r * cols) + c] / Math.Sqrt(ms + 1e-6) * w[c];
+            }
+        }
+
+        Compare(normed, want, "f16", "in-place rms-norm");
+
+        var gate = new Session(program, t, "gate");
+        gate.Simulator.Machine.Dram.Write(xAddr, Bits(normed, "f16"), "x");
+        gate.Simulator.Machine.Dram.Write(gAddr, Bits(g, "f16"), "g");
+        gate.Run();
+        var y = Values(gate.Simulator.Machine.Dram.Read(dstAddr, 2 * rows * cols, "y"), "f16");
+        Compare(y, normed.Zip(g, (p, q) => p / (1 + Math.Exp(-p)) * q).ToArray(), "f16", "silu-mul after norm");
     }
 
     [Fact]

@@ -1,0 +1,303 @@
+using System.Globalization;
+using Tessera.Npu.Target;
+
+namespace Tessera.Npu.Lowering;
+
+/// <summary>
+/// The row-block pipeline every vector kernel runs on (docs/npu/kernels.md). A kernel is described by a <see cref="Spec"/>:
+/// its row-aligned inputs (loaded per block), its output, the fp32 work it needs per row, and what it loads once
+/// (fp32 constants from the pool, typed vectors such as a norm weight). The engine sizes the row block from the target,
+/// lays out SRAM and emits, per block, the loads, the vector work and the stores, double-buffered and synchronised.
+/// </summary>
+public static partial class VectorKernels
+{
+    // 1: a block's inputs are loaded; 2: an input slot is free again (its raw data has been converted);
+    // 3: a block's output is converted and ready; 4: an output slot is free again (stored).
+    private const int SemLoaded = 1, SemFreeIn = 2, SemDone = 3, SemFreeOut = 4;
+
+    /// <summary>The widest <c>n</c> of a vector instruction (u16) and the largest DMA dimension.</summary>
+    private const int MaxN = 65535;
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    private readonly record struct Addr(int Reg, long Off)
+    {
+        public static implicit operator Addr(long off) => new(0, off);
+        public static Addr operator +(Addr a, long d) => new(a.Reg, a.Off + d);
+        public override string ToString() => Reg == 0 ? string.Create(Ci, $"0x{Off:x}") : string.Create(Ci, $"r{Reg}+0x{Off:x}");
+    }
+
+    /// <summary>A DMA transfer without its synchronisation.</summary>
+    private readonly record struct Xfer(int Desc, long Sram, long Dram);
+
+    /// <summary>An input with <paramref name="Elems"/> elements per row in SRAM and its loads for rows [r0, r0 + n).</summary>
+    private sealed record Input(int Elems, Func<int, int, long, IEnumerable<Xfer>> Load);
+
+    /// <summary>Where a block's vector code finds things: fp32 copies of the inputs, the extra work rows, per-row scalars,
+    /// the constants and the converted vectors. All are dense, row-major, for <see cref="R"/> rows.</summary>
+    private sealed class Block(Emitter e, int r, long[] inF32, long[] work, long[] scalars, long consts, long[] vectors, long tmp)
+    {
+        public Emitter E { get; } = e;
+        public int R { get; } = r;
+        public long In(int i) => inF32[i];
+        public long Work(int i) => work[i];
+        public long Scalars(int i) => scalars[i];
+        public long Const(int i) => consts + (4L * i);
+        public long Vector(int i) => vectors[i];
+        public long Tmp => tmp;
+    }
+
+    private sealed class Spec
+    {
+        public required string Title { get; init; }
+        public required string Type { get; init; }
+        public required int Rows { get; init; }
+        public required long Dst { get; init; }
+        public required int OutElems { get; init; }
+        public List<Input> Inputs { get; } = [];
+        /// <summary>Stores of a block's output (rows r0, n, SRAM address); null: dense rows at <see cref="Dst"/>.</summary>
+        public Func<int, int, long, IEnumerable<Xfer>>? Store { get; init; }
+        public int WorkRows { get; init; }
+        public int ScalarRows { get; init; }
+        public float[] Consts { get; init; } = [];
+        public List<(long Dram, int Len)> Vectors { get; } = [];
+        public int MaxBlockRows { get; init; } = MaxN;
+        /// <summary>Emits the block's fp32 work; returns the fp32 result (OutElems per row, dense).</summary>
+        public required Func<Block, long> Compute { get; init; }
+    }
+
+    /// <summary>Rows per block and the width of a work row (the widest row the kernel touches).</summary>
+    private static (int Rows, int WorkElems) Plan(NpuTarget t, Spec s)
+    {
+        int inElems = s.Inputs.Sum(i => i.Elems);
+        int workElems = Math.Max(s.OutElems, s.Inputs.Count == 0 ? 0 : s.Inputs.Max(i => i.Elems));
+        // Per row: raw inputs in two slots and their fp32 copies, raw output in two slots, work rows and scalars.
+        long perRow = (inElems * (2L * 2 + 4)) + (s.OutElems * 2L * 2) + (s.WorkRows * 4L * workElems) + (s.ScalarRows * 4L);
+        int regions = (3 * s.Inputs.Count) + 2 + s.WorkRows + s.ScalarRows + 2 + (2 * s.Vectors.Count);
+        long fix = (4L * s.Consts.Length) + s.Vectors.Sum(v => 6L * v.Len) + (64L * regions);
+        return (ChooseRows(t, s.Title, s.Rows, perRow, fix, 2L * (inElems + s.OutElems), s.MaxBlockRows), workElems);
+    }
+
+    private static long Align(long v) => (v + 63) & ~63L;
+
+    /// <summary>Rows per block: as many as fit SRAM (and the ISA's fields), but split into about four blocks when each
+    /// block still moves at least latency × bandwidth bytes, so loads, vector work and stores overlap.</summary>
+    private static int ChooseRows(NpuTarget t, string title, int rows, long perRow, long fix, long dramRowBytes, int maxRows)
+    {
+        long fit = (t.SramBytes - fix) / perRow;
+        if (fit < 1)
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name,
+                $"{title}: one row needs {perRow} bytes of SRAM (plus {fix} fixed) and target {t.Name} has {t.SramBytes}; rows that long are not supported");
+        }
+
+        double minBytes = t.DmaLatencyCycles * (double)(t.DmaBandwidthGBps / t.ClockGHz);
+        long pipelined = Math.Max((rows + 3L) / 4, (long)Math.Ceiling(minBytes / Math.Max(1, dramRowBytes)));
+        return (int)Math.Max(1, Math.Min(Math.Min(fit, rows), Math.Min(pipelined, Math.Min(maxRows, MaxN))));
+    }
+
+    private static void Check(NpuTarget t, string title, string type, params (string Name, long Value)[] sizes)
+    {
+        if (type is not ("f16" or "bf16"))
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"{title}: element type {type} is not supported (f16 or bf16)");
+        }
+
+        if (t.Semaphores < SemFreeOut)
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"{title}: the vector kernels need {SemFreeOut} semaphores; target {t.Name} has {t.Semaphores}");
+        }
+
+        foreach (var (name, v) in sizes)
+        {
+            if (v < 1)
+            {
+                throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"{title}: {name} must be at least 1, got {v}");
+            }
+        }
+    }
+
+    private static void Run(ProgramBuilder pb, Spec s)
+    {
+        var t = pb.Target;
+        var e = new Emitter(pb);
+        var (rb, workElems) = Plan(t, s);
+
+        // SRAM layout: constants, typed vectors (raw, fp32), input slots ×2, output slots ×2, fp32 inputs, work, scalars, tmp.
+        long top = 0;
+        long Take(long bytes)
+        {
+            long at = top;
+            top += Align(bytes);
+            return at;
+        }
+
+        long consts = Take(4L * s.Consts.Length);
+        var vecRaw = s.Vectors.Select(v => Take(2L * v.Len)).ToArray();
+        var vecF32 = s.Vectors.Select(v => Take(4L * v.Len)).ToArray();
+        var inRaw = new long[2][];
+        for (int slot = 0; slot < 2; slot++)
+        {
+            inRaw[slot] = s.Inputs.Select(i => Take(2L * rb * i.Elems)).ToArray();
+        }
+
+        long[] outRaw = [Take(2L * rb * s.OutElems), Take(2L * rb * s.OutElems)];
+        var inF32 = s.Inputs.Select(i => Take(4L * rb * i.Elems)).ToArray();
+        var work = Enumerable.Range(0, s.WorkRows).Select(_ => Take(4L * rb * workElems)).ToArray();
+        var scalars = Enumerable.Range(0, s.ScalarRows).Select(_ => Take(4L * rb)).ToArray();
+        long tmp = Take(4);
+        if (top > t.SramBytes)
+        {
+            throw new InvalidOperationException($"{s.Title}: layout of {top} bytes exceeds SRAM although the block was sized to fit");
+        }
+
+        int blocks = (int)((s.Rows + (long)rb - 1) / rb);
+        pb.Comment($"{s.Type} {s.Title}: {s.Rows} rows in {blocks} block(s) of {rb}, SRAM {top} of {t.SramBytes} bytes");
+        pb.Line($"sem.post sem={SemFreeIn} count=2");
+        pb.Line($"sem.post sem={SemFreeOut} count=2");
+
+        // Loaded once; the first block's "loaded" token orders them before the vector queue uses them (the load queue is
+        // in order).
+        if (s.Consts.Length > 0)
+        {
+            foreach (var x in Flat(pb, 4, s.Consts.Length, s.Consts.Length, consts, pb.ConstF32(s.Consts)))
+            {
+                e.Load(x, 0, 0);
+            }
+        }
+
+        for (int v = 0; v < s.Vectors.Count; v++)
+        {
+            foreach (var x in Flat(pb, 2, s.Vectors[v].Len, s.Vectors[v].Len, vecRaw[v], s.Vectors[v].Dram))
+            {
+                e.Load(x, 0, 0);
+            }
+        }
+
+        for (int b = 0; b < blocks; b++)
+        {
+            int r0 = b * rb, n = Math.Min(rb, s.Rows - r0), slot = b % 2;
+            pb.Comment($"block {b}: rows {r0}..{r0 + n}");
+            var loads = s.Inputs.SelectMany((inp, i) => inp.Load(r0, n, inRaw[slot][i])).ToList();
+            for (int j = 0; j < loads.Count; j++)
+            {
+                e.Load(loads[j], j == 0 ? SemFreeIn : 0, j == loads.Count - 1 ? SemLoaded : 0);
+            }
+
+            var cvtIn = s.Inputs.SelectMany((inp, i) => e.CvtLines(inF32[i], inRaw[slot][i], (long)n * inp.Elems, s.Type, "f32")).ToList();
+            e.Synced(cvtIn, SemLoaded, SemFreeIn);
+            if (b == 0)
+            {
+                for (int v = 0; v < s.Vectors.Count; v++)
+                {
+                    e.Synced(e.CvtLines(vecF32[v], vecRaw[v], s.Vectors[v].Len, s.Type, "f32").ToList(), 0, 0);
+                }
+            }
+
+            long result = s.Compute(new Block(e, n, inF32, work, scalars, consts, vecF32, tmp));
+            e.Synced(e.CvtLines(outRaw[slot], result, (long)n * s.OutElems, "f32", s.Type).ToList(), SemFreeOut, SemDone);
+
+            var stores = (s.Store?.Invoke(r0, n, outRaw[slot]) ?? Flat(pb, 2, (long)n * s.OutElems, s.OutElems, outRaw[slot], s.Dst + (2L * r0 * s.OutElems))).ToList();
+            for (int j = 0; j < stores.Count; j++)
+            {
+                e.Store(stores[j], j == 0 ? SemDone : 0, j == stores.Count - 1 ? SemFreeOut : 0);
+            }
+        }
+    }
+
+    /// <summary>A dense copy of <paramref name="n"/> elements: rows of <paramref name="width"/> elements (at most
+    /// 65535 rows each, the DMA's dimension limit), then the remainder.</summary>
+    private static IEnumerable<Xfer> Flat(ProgramBuilder pb, int elem, long n, int width, long sram, long dram)
+    {
+        width = (int)Math.Min(Math.Min(width, MaxN), n);
+        long done = 0;
+        for (long q = n / width; q > 0;)
+        {
+            int k = (int)Math.Min(q, MaxN);
+            yield return new Xfer(pb.Rows(elem, k, width, (long)width * elem, (long)width * elem), sram + (done * elem), dram + (done * elem));
+            done += (long)k * width;
+            q -= k;
+        }
+
+        if (n > done)
+        {
+            yield return new Xfer(pb.Rows(elem, 1, (int)(n - done), 0, 0), sram + (done * elem), dram + (done * elem));
+        }
+    }
+
+    /// <summary>Instruction helpers; every vector instruction is split into pieces of at most <see cref="MaxN"/> elements.</summary>
+    private sealed class Emitter(ProgramBuilder pb)
+    {
+        public ProgramBuilder Pb { get; } = pb;
+
+        private static string S(int wait, int signal) => ProgramBuilder.Sync(wait, signal);
+
+        public void Load(Xfer x, int wait, int signal) =>
+            Pb.Line(string.Create(Ci, $"dma.load desc={x.Desc} sram=0x{x.Sram:x} dram=0x{x.Dram:x}{S(wait, signal)}"));
+
+        public void Store(Xfer x, int wait, int signal) =>
+            Pb.Line(string.Create(Ci, $"dma.store desc={x.Desc} sram=0x{x.Sram:x} dram=0x{x.Dram:x}{S(wait, signal)}"));
+
+        /// <summary>Appends wait to the first line and signal to the last.</summary>
+        public void Synced(List<string> lines, int wait, int signal)
+        {
+            for (int i = 0; i < lines.Count; i++)
+            {
+                Pb.Line(lines[i] + S(i == 0 ? wait : 0, i == lines.Count - 1 ? signal : 0));
+            }
+        }
+
+        public IEnumerable<string> CvtLines(Addr dst, Addr a, long n, string from, string to)
+        {
+            int fb = from == "f32" ? 4 : 2, tb = to == "f32" ? 4 : 2;
+            for (long o = 0; o < n; o += MaxN)
+            {
+                yield return string.Create(Ci, $"v.cvt dst={dst + (o * tb)} a={a + (o * fb)} n={Math.Min(MaxN, n - o)} from={from} to={to}");
+            }
+        }
+
+        /// <summary>dst = a op b on fp32; with <paramref name="bcast"/>, b is one element.</summary>
+        public void Bin(string op, Addr dst, Addr a, Addr b, long n, bool bcast = false)
+        {
+            for (long o = 0; o < n; o += MaxN)
+            {
+                Pb.Line(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} b={(bcast ? b : b + (4 * o))} n={Math.Min(MaxN, n - o)}{(bcast ? " bcast=1" : "")}"));
+            }
+        }
+
+        public void Un(string op, Addr dst, Addr a, long n)
+        {
+            for (long o = 0; o < n; o += MaxN)
+            {
+                Pb.Line(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
+            }
+        }
+
+        /// <summary>dst = rsum or rmax of n elements; pieces beyond the first are reduced into <paramref name="tmp"/> and combined.</summary>
+        public void Reduce(string op, Addr dst, Addr a, long n, Addr tmp)
+        {
+            for (long o = 0; o < n; o += MaxN)
+            {
+                Pb.Line(string.Create(Ci, $"v.{op} dst={(o == 0 ? dst : tmp)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
+                if (o > 0)
+                {
+                    Bin(op == "rsum" ? "add" : "max", dst, dst, tmp, 1);
+                }
+            }
+        }
+
+        /// <summary>A loop over the block's rows: r1 steps by <paramref name="rowBytes"/> (an fp32 row), r2 by 4 (a scalar).</summary>
+        public void Rows(int count, long rowBytes, Action body)
+        {
+            Pb.Line("set rd=r1 imm=0");
+            Pb.Line("set rd=r2 imm=0");
+            Pb.Line(string.Create(Ci, $"loop count={count}"));
+            body();
+            Pb.Line(string.Create(Ci, $"addi rd=r1 rs=r1 imm={rowBytes}"));
+            Pb.Line("addi rd=r2 rs=r2 imm=4");
+            Pb.Line("endloop");
+        }
+    }
+
+    private static Addr R1(long off) => new(1, off);
+    private static Addr R2(long off) => new(2, off);
+}

@@ -38,6 +38,7 @@ public static class NpuModelLowering
         var ret = ops[^1];
         var plan = new DramPlan();
         var transposed = new Dictionary<Value, TensorDecl>(ReferenceEqualityComparer.Instance);
+        var scratch = new Dictionary<Operation, TensorDecl>(ReferenceEqualityComparer.Instance);
 
         TensorDecl Buf(Value v)
         {
@@ -125,6 +126,13 @@ public static class NpuModelLowering
                 Buf(v);
             }
 
+            if (place == NpuPlacement.Npu && op.Name == "graph.sdpa")
+            {
+                // The attention kernel writes [S, Hq, D]; a second step permutes it to the op's [1, Hq, S, D].
+                var q = NpuPlacement.Shape(op.Operand(0));
+                scratch[op] = plan.Place(op.Result(0), "activation", "attn", null, ([q[2], q[1], q[3]], ".shd"));
+            }
+
             work.Add((op, place));
         }
 
@@ -149,13 +157,24 @@ public static class NpuModelLowering
             }
 
             var entry = $"k{steps.Count}";
-            pb.Entry(entry);
-            pb.Comment($"{op.Name} at {layer}");
             var ins = op.Operands.Select(v => v!).Where(v => v.DefiningOp?.Name != "graph.none").Select((v, i) => i == 1 && transposed.TryGetValue(v, out var t) ? t : Buf(v)).ToList();
             var outs = op.Results.Select(Buf).ToList();
-            long macs = EmitKernel(pb, op, ins, outs);
+            string[] inNames = [.. ins.Select(t => t.Name).Distinct()], outNames = [.. outs.Select(t => t.Name)];
+            string current = entry;
+            int part = 0;
+            pb.Entry(entry);
+            pb.Comment($"{op.Name} at {layer}");
+            void Next()
+            {
+                pb.Line("end");
+                steps.Add(new BundleStep("npu", current, inNames, outNames, op.Name, layer));
+                current = $"{entry}.{++part}";
+                pb.Entry(current);
+            }
+
+            long macs = EmitKernel(pb, op, ins, outs, () => scratch[op], Next);
             pb.Line("end");
-            steps.Add(new BundleStep("npu", entry, [.. ins.Select(t => t.Name).Distinct()], [.. outs.Select(t => t.Name)], op.Name, layer));
+            steps.Add(new BundleStep("npu", current, inNames, outNames, op.Name, layer));
             layers.Add(new NpuLayer(entry, op.Name, layer, outs[0].Type, macs, ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes)));
         }
 
@@ -200,7 +219,7 @@ public static class NpuModelLowering
         return new NpuLowering(bundle, layers);
     }
 
-    private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs)
+    private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs, Func<TensorDecl> scratch, Action next)
     {
         switch (op.Name)
         {
@@ -213,14 +232,29 @@ public static class NpuModelLowering
 
                 var (m, n, k) = NpuPlacement.MatmulProblem(op);
                 MatmulKernel.EmitInto(pb, tiles, (int)m, (int)n, (int)k, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
+                if (ins.Count > 2)
+                {
+                    // gemm's bias: a second step adds it to each row in place.
+                    next();
+                    VectorKernels.Binary(pb, "add", (int)m, (int)n, outs[0].DramAddress, ins[2].DramAddress, Broadcast.Row, outs[0].DramAddress, outs[0].Type);
+                }
+
                 return m * n * k;
             case "graph.transpose":
                 var (shape, perm) = DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op))
                     ?? throw Unsupported(op, "the permutation does not collapse to three DMA dims");
                 DmaKernels.Permute(pb, shape, perm, ins[0].DramAddress, outs[0].DramAddress, ElemBytes(outs[0]));
                 return 0;
+            case "graph.sdpa":
+                NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
+                var q = NpuPlacement.Shape(op.Operand(0));
+                long t = NpuPlacement.Shape(op.Operand(1))[2], s = q[2];
+                bool causal = op.GetAttr("is_causal") is IntegerAttr { Value: not 0 } || (op.NumOperands > 3 && op.Operand(3).DefiningOp?.Name == "arith.constant");
+                long pairs = causal ? Enumerable.Range(0, (int)s).Sum(i => Math.Min(t, i + 1 + t - s)) : s * t;
+                return 2 * pairs * q[1] * q[3];
             default:
-                throw Unsupported(op, $"no NPU kernel for {op.Name}");
+                NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
+                return 0;
         }
     }
 

@@ -32,7 +32,19 @@ public static class NpuPlacement
             return (Alias, null);
         }
 
-        bool floats = types.All(t => ((TensorType)t).ElementType == FloatType.F16 || ((TensorType)t).ElementType == FloatType.BF16);
+        // Constant integer operands (split sizes, axes) are compile-time data, not tensors the NPU touches.
+        bool floats = op.Operands.Select(v => v!).Where(v => v.DefiningOp?.Name is not ("graph.none" or "arith.constant") || IsFloat(v.Type)).Select(v => v.Type)
+            .Concat(op.Results.Select(r => r.Type)).All(IsFloat);
+        if (op.Name == "graph.cast" && op.Operand(0).Type == op.Result(0).Type)
+        {
+            return (Alias, null);
+        }
+
+        if (floats && NpuKernels.Vector(op) is { } why)
+        {
+            return why.Length == 0 ? (Npu, null) : (Host, why);
+        }
+
         switch (op.Name)
         {
             case "graph.mat_mul" or "graph.gemm":
@@ -67,9 +79,10 @@ public static class NpuPlacement
                 return (Host, "gemm with transA, alpha or beta other than the defaults");
             }
 
-            if (op.NumOperands > 2 && op.Operand(2).DefiningOp?.Name != "graph.none")
+            if (op.NumOperands > 2 && op.Operand(2).DefiningOp?.Name != "graph.none"
+                && ((TensorType)op.Operand(2).Type).ElementCount != MatmulProblem(op).N)
             {
-                return (Host, "gemm bias: no NPU bias kernel yet");
+                return (Host, "gemm bias that is not one value per output column");
             }
         }
 
@@ -119,6 +132,8 @@ public static class NpuPlacement
         IntegerType { Width: 1 } => "bool",
         _ => null,
     };
+
+    private static bool IsFloat(Type t) => ((TensorType)t).ElementType == FloatType.F16 || ((TensorType)t).ElementType == FloatType.BF16;
 
     private static long IntAttr(Operation op, string name) => (op.GetAttr(name) as IntegerAttr)?.Value ?? 0;
 

@@ -14,9 +14,14 @@ public static class RooflineReport
     public static Roofline Build(NpuBundle bundle, IReadOnlyList<LayerSpec> layers, IHostRunner? host)
     {
         var run = new BundleSession(bundle).Run(host);
-        var cycles = run.Steps.ToDictionary(s => s.Step.Name, s => s.Cycles, StringComparer.Ordinal);
-        var rows = layers.Select(l => new RooflineLayer(l.Name, l.ElementType, l.Macs, l.MinDramBytes,
-            cycles.TryGetValue(l.Step, out long c) ? c : throw NpuCodes.Error(NpuCodes.BundleBad, l.Step, $"the bundle has no step {l.Step}"))).ToList();
+        // A layer may take several steps: k7, then k7.1, k7.2, ...
+        long Cycles(string step)
+        {
+            var parts = run.Steps.Where(s => s.Step.Name == step || s.Step.Name.StartsWith(step + ".", StringComparison.Ordinal)).ToList();
+            return parts.Count > 0 ? parts.Sum(s => s.Cycles) : throw NpuCodes.Error(NpuCodes.BundleBad, step, $"the bundle has no step {step}");
+        }
+
+        var rows = layers.Select(l => new RooflineLayer(l.Name, l.ElementType, l.Macs, l.MinDramBytes, Cycles(l.Step))).ToList();
         return new Roofline(bundle.Target, rows);
     }
 }

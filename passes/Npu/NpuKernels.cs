@@ -1,0 +1,233 @@
+using Tessera.Npu.Isa;
+using Tessera.Npu.Lowering;
+
+namespace Tessera.Passes.Npu;
+
+/// <summary>
+/// The graph ops that map onto the vector and attention kernels (targets/Npu/Lowering), both halves of the mapping:
+/// <see cref="Vector"/> says whether an op fits (and why not), <see cref="Emit"/> emits it. Tensors are viewed as
+/// rows × cols with cols the last dim.
+/// </summary>
+public static class NpuKernels
+{
+    private static readonly Dictionary<string, string> Binaries = new(StringComparer.Ordinal)
+    {
+        ["graph.add"] = "add", ["graph.sub"] = "sub", ["graph.mul"] = "mul", ["graph.max"] = "max", ["graph.min"] = "min",
+    };
+
+    private static readonly Dictionary<string, string> Unaries = new(StringComparer.Ordinal)
+    {
+        ["graph.silu"] = "silu", ["graph.gelu"] = "gelu", ["graph.exp"] = "exp", ["graph.neg"] = "neg",
+        ["graph.sigmoid"] = "sigmoid", ["graph.tanh"] = "tanh", ["graph.relu"] = "relu",
+    };
+
+    /// <summary>null: not a vector/attention op; "": it runs on the NPU; otherwise why it stays on the host.</summary>
+    public static string? Vector(Operation op)
+    {
+        if (Binaries.ContainsKey(op.Name))
+        {
+            return op.NumOperands == 2 && Broadcasting(op) is not null ? "" : "a broadcast other than full, per-row, per-column or scalar";
+        }
+
+        if (Unaries.ContainsKey(op.Name))
+        {
+            return "";
+        }
+
+        int rank = ((TensorType)op.Result(0).Type).Rank;
+        switch (op.Name)
+        {
+            case "graph.softmax":
+                long opset = (op.GetAttr("onnx_opset") as IntegerAttr)?.Value ?? 13;
+                long axis = (op.GetAttr("axis") as IntegerAttr)?.Value ?? (opset >= 13 ? -1 : 1);
+                return (axis == -1 || axis == rank - 1) && (opset >= 13 || axis == rank - 1) ? "" : "softmax over an axis other than the last";
+            case "graph.rms_norm" or "graph.layer_norm":
+                long a = (op.GetAttr("axis") as IntegerAttr)?.Value ?? -1;
+                var w = op.Operand(1);
+                return (a == -1 || a == rank - 1) && ((TensorType)w.Type).ElementCount == Cols(op.Result(0)) ? "" : "normalization over more than the last axis";
+            case "graph.rope":
+                return Rope(op) is not null ? "" : "rope layout other than [1, H, S, D] or [1, S, H, D] with [S, D] tables, or interleaved";
+            case "graph.sdpa":
+                return Attention(op) is not null ? "" : "attention with a mask that is not causal, or shapes other than [1, H, S, D]";
+        }
+
+        return null;
+    }
+
+    private static long Cols(Value v) => ((TensorType)v.Type).Shape![^1].Size;
+
+    private static long Rows(Value v) => ((TensorType)v.Type).ElementCount!.Value / Math.Max(1, Cols(v));
+
+    /// <summary>Which operand is the full one (0 or 1) and how the other broadcasts.</summary>
+    private static (int Full, Broadcast Kind)? Broadcasting(Operation op)
+    {
+        var r = NpuPlacement.Shape(op.Result(0));
+        for (int full = 0; full < 2; full++)
+        {
+            if (full == 1 && op.Name is "graph.sub")
+            {
+                break;
+            }
+
+            if (!NpuPlacement.Shape(op.Operand(full)).SequenceEqual(r))
+            {
+                continue;
+            }
+
+            var o = NpuPlacement.Shape(op.Operand(1 - full));
+            long n = o.Aggregate(1L, (x, y) => x * y), cols = r.Length == 0 ? 1 : r[^1];
+            if (o.SequenceEqual(r))
+            {
+                return (full, Broadcast.Full);
+            }
+
+            if (n == 1)
+            {
+                return (full, Broadcast.Scalar);
+            }
+
+            if (o.Length > 0 && o[^1] == cols && n == cols)
+            {
+                return (full, Broadcast.Row);
+            }
+
+            if (o.Length == r.Length && o[^1] == 1 && o[..^1].SequenceEqual(r[..^1]))
+            {
+                return (full, Broadcast.Column);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>(heads-major?, H, S, D) when x is [1, H, S, D] (true) or [1, S, H, D] (false) and cos/sin hold S·D values.</summary>
+    private static (bool HeadsMajor, int H, int S, int D)? Rope(Operation op)
+    {
+        if ((op.GetAttr("interleaved") as IntegerAttr)?.Value is { } il && il != 0)
+        {
+            return null;
+        }
+
+        var x = NpuPlacement.Shape(op.Operand(0));
+        var c = NpuPlacement.Shape(op.Operand(1));
+        var s = NpuPlacement.Shape(op.Operand(2));
+        if (x.Length != 4 || x[0] != 1 || !c.SequenceEqual(s) || c.Length < 2 || c[^1] != x[3])
+        {
+            return null;
+        }
+
+        long tableRows = c.Aggregate(1L, (p, q) => p * q) / x[3];
+        bool headsMajor = c[^2] == x[2] && tableRows == x[2];
+        bool tokenMajor = c.Length == 4 && c[^2] == 1 && c[^3] == x[1] && tableRows == x[1];
+        return headsMajor ? (true, (int)x[1], (int)x[2], (int)x[3]) : tokenMajor ? (false, (int)x[2], (int)x[1], (int)x[3]) : null;
+    }
+
+    /// <summary>The attention shape for q [1, Hq, S, D], k and v [1, Hkv, T, D], with no mask, is_causal, or a
+    /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above).</summary>
+    private static AttentionShape? Attention(Operation op)
+    {
+        var q = NpuPlacement.Shape(op.Operand(0));
+        var k = NpuPlacement.Shape(op.Operand(1));
+        var v = NpuPlacement.Shape(op.Operand(2));
+        if (q.Length != 4 || k.Length != 4 || !v.SequenceEqual(k) || q[0] != 1 || k[0] != 1 || q[3] != k[3] || k[1] == 0 || q[1] % k[1] != 0)
+        {
+            return null;
+        }
+
+        long s = q[2], t = k[2];
+        bool causal = (op.GetAttr("is_causal") as IntegerAttr)?.Value is { } c && c != 0;
+        if (op.NumOperands > 3 && op.Operand(3).DefiningOp is { } m && m.Name != "graph.none")
+        {
+            if (m.Name != "arith.constant" || m.GetAttr("value") is not DenseElementsAttr d || d.ElementCount != s * t || !IsCausal(d, s, t))
+            {
+                return null;
+            }
+
+            causal = true;
+        }
+
+        double scale = (op.GetAttr("scale") as FloatAttr)?.Value ?? (1 / Math.Sqrt(q[3]));
+        return scale > 0 ? new AttentionShape((int)q[1], (int)k[1], (int)s, (int)t, (int)q[3], causal, (int)(t - s), (float)scale) : null;
+    }
+
+    private static bool IsCausal(DenseElementsAttr d, long s, long t)
+    {
+        for (long i = 0; i < s; i++)
+        {
+            for (long j = 0; j < t; j++)
+            {
+                double x = d.GetDouble((i * t) + j);
+                bool visible = j <= i + (t - s);
+                if (visible ? x != 0 : x > -1e4)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Emits the kernel(s) for a vector or attention op. Rope on [1, H, S, D] and attention (whose kernel writes
+    /// [S, Hq, D]) need more than one kernel; <paramref name="next"/> starts each further one as its own step.</summary>
+    public static void Emit(ProgramBuilder pb, Operation op, IReadOnlyList<TensorDecl> ins, TensorDecl output, Func<TensorDecl> scratch, Action next)
+    {
+        string type = output.Type;
+        int rows = (int)Rows(op.Result(0)), cols = (int)Cols(op.Result(0));
+        if (Binaries.TryGetValue(op.Name, out var bop))
+        {
+            var (full, kind) = Broadcasting(op)!.Value;
+            VectorKernels.Binary(pb, bop, rows, cols, ins[full].DramAddress, ins[1 - full].DramAddress, kind, output.DramAddress, type);
+            return;
+        }
+
+        if (Unaries.TryGetValue(op.Name, out var uop))
+        {
+            VectorKernels.Unary(pb, uop, rows, cols, ins[0].DramAddress, output.DramAddress, type);
+            return;
+        }
+
+        float eps = (float)((op.GetAttr("epsilon") as FloatAttr)?.Value ?? 1e-5);
+        switch (op.Name)
+        {
+            case "graph.softmax":
+                VectorKernels.Softmax(pb, rows, cols, ins[0].DramAddress, output.DramAddress, type);
+                return;
+            case "graph.rms_norm":
+                VectorKernels.RmsNorm(pb, rows, cols, ins[0].DramAddress, ins[1].DramAddress, eps, output.DramAddress, type);
+                return;
+            case "graph.layer_norm":
+                VectorKernels.LayerNorm(pb, rows, cols, ins[0].DramAddress, ins[1].DramAddress, ins.Count > 2 ? ins[2].DramAddress : -1, eps, output.DramAddress, type);
+                return;
+            case "graph.rope":
+                var (headsMajor, h, s, d) = Rope(op)!.Value;
+                if (!headsMajor)
+                {
+                    VectorKernels.Rope(pb, s, h, d, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress, type);
+                    return;
+                }
+
+                for (int head = 0; head < h; head++)
+                {
+                    if (head > 0)
+                    {
+                        next();
+                    }
+
+                    long off = (long)head * s * d * 2;
+                    VectorKernels.Rope(pb, s, 1, d, ins[0].DramAddress + off, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress + off, type);
+                }
+
+                return;
+            case "graph.sdpa":
+                var shape = Attention(op)!;
+                var tmp = scratch();
+                AttentionKernel.EmitInto(pb, shape, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, tmp.DramAddress, type);
+                next();
+                DmaKernels.Permute(pb, [shape.S, shape.Hq, shape.D], [1, 0, 2], tmp.DramAddress, output.DramAddress, 2);
+                return;
+            default:
+                throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, $"NPU lowering: no kernel for {op.Name}", op.Location));
+        }
+    }
+}

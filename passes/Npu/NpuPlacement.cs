@@ -67,9 +67,14 @@ public static class NpuPlacement
         }
 
         var b = op.Operand(1);
-        if (b.DefiningOp?.Name != "arith.constant" || ((TensorType)b.Type).Rank != 2)
+        if (((TensorType)b.Type).Rank != 2)
         {
-            return (Host, "the right operand is not a 2-D constant weight (batched matmuls of activations are not lowered yet)");
+            return (Host, "the right operand is not 2-D (batched matmuls are not lowered yet)");
+        }
+
+        if (TransB(op) && b.DefiningOp?.Name != "arith.constant")
+        {
+            return (Host, "a transposed right operand must be a constant (it is transposed at compile time)");
         }
 
         if (op.Name == "graph.gemm")

@@ -4,6 +4,7 @@ using Tessera.Npu.Lowering;
 using Tessera.Npu.Simulator;
 using Tessera.Npu.Target;
 using Tessera.Passes;
+using Tessera.Passes.Npu;
 using Tessera.Tests.Passes;
 using Xunit.Abstractions;
 
@@ -61,7 +62,7 @@ public class MatmulLoweringTests(ITestOutputHelper output)
 
         var (ctx, module) = PassTestUtil.Parse(text);
         var diags = new DiagnosticBag();
-        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), $"builtin.module(func.func(npu-tile{{config={config}}}))", diags);
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), $"builtin.module(func.func(npu-partition,npu-tile{{config={config}}}))", diags);
         Assert.True(pm is not null, diags.Render());
         Assert.True(pm!.Run(module, diags).Succeeded, diags.Render());
         var target = Config(config);
@@ -74,30 +75,28 @@ public class MatmulLoweringTests(ITestOutputHelper output)
             mm.SetAttr(NpuMatmulLowering.StationaryAttr, new StringAttr(f.StationaryA ? "a" : "b"));
         }
 
-        var bundle = NpuMatmulLowering.Emit(module, target);
-        var et = t == "f16" ? FloatType.F16 : FloatType.BF16;
         var func = PassTestUtil.Func(module, "mm");
+        var bundle = NpuModelLowering.Emit(ctx, func, target).Bundle;
+        Assert.Equal(["npu"], bundle.Steps.Select(s => s.Kind));
+        var et = t == "f16" ? FloatType.F16 : FloatType.BF16;
         var args = constantB ? new[] { NDArray.Create(et, [m, k], A) } : new[] { NDArray.Create(et, [m, k], A), NDArray.Create(et, [k, n], B) };
         var reference = GraphEvaluator.Run(func, args)[0].AsDoubles();
 
-        var session = new Session(bundle.Program, target);
-        foreach (var (name, image) in bundle.Data)
-        {
-            session.Write(name, image);   // the DRAM image's initial contents (weights), as tessera sim loads them
-        }
-
-        session.Write("arg0", NpuMatmulLowering.Bits(NDArray.Create(et, [m, k], A), t));
+        var session = new BundleSession(bundle);   // loads the DRAM image's initial contents (weights), as tessera sim does
+        var inputs = bundle.Program.Tensors.Where(x => x.Role == "input").ToList();
+        session.Write(inputs[0].Name, NpuMatmulLowering.Bits(NDArray.Create(et, [m, k], A), t));
         if (constantB)
         {
-            Assert.Equal("weight", session.Tensor("w1").Role);
-            Assert.Equal(NpuMatmulLowering.Bits(NDArray.Create(et, [k, n], B), t), session.Read("w1"));
+            var w = Assert.Single(bundle.Program.Tensors, x => x.Role == "weight");
+            Assert.Equal(NpuMatmulLowering.Bits(NDArray.Create(et, [k, n], B), t), session.Read(w.Name));
         }
         else
         {
-            session.Write("arg1", NpuMatmulLowering.Bits(NDArray.Create(et, [k, n], B), t));
+            session.Write(inputs[1].Name, NpuMatmulLowering.Bits(NDArray.Create(et, [k, n], B), t));
         }
-        var result = session.Run();   // a hazard, deadlock or out-of-bounds access throws
-        var got = session.Read("out0");
+
+        var result = session.Run(null).Total;   // a hazard, deadlock or out-of-bounds access throws
+        var got = session.Read(Assert.Single(bundle.Program.Tensors, x => x.Role == "output").Name);
         double worst = 0;
         for (int i = 0; i < m; i++)
         {
@@ -185,18 +184,24 @@ public class MatmulLoweringTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void AnythingButOneMatmulIsACodedDiagnostic()
+    public void AnOpWithoutAKernelFallsBackToTheHostWithAReason()
     {
         var (ctx, module) = PassTestUtil.Parse(
-            "func.func @f(%a: tensor<4x4xf16>, %b: tensor<4x4xf16>) -> tensor<4x4xf16> {\n" +
-            "  %c = graph.add(%a, %b) : (tensor<4x4xf16>, tensor<4x4xf16>) -> tensor<4x4xf16>\n" +
-            "  func.return(%c) : tensor<4x4xf16>\n}\n");
+            "func.func @f(%a: tensor<2x4x4xf16>, %b: tensor<2x4x4xf16>) -> tensor<2x4x4xf16> {\n" +
+            "  %c = graph.mat_mul(%a, %b) : (tensor<2x4x4xf16>, tensor<2x4x4xf16>) -> tensor<2x4x4xf16>\n" +
+            "  %d = graph.abs(%c) : (tensor<2x4x4xf16>) -> tensor<2x4x4xf16>\n" +
+            "  func.return(%d) : tensor<2x4x4xf16>\n}\n");
         var diags = new DiagnosticBag();
-        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-tile))", diags)!;
-        Assert.False(pm.Run(module, diags).Succeeded);
-        var d = Assert.Single(diags.Items, x => x.Code == "TSR0841");
-        Assert.Contains("supports only single-matmul functions", d.Message);
-        Assert.Contains("graph.add", d.Message);
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition,npu-tile))", diags)!;
+        Assert.True(pm.Run(module, diags).Succeeded, diags.Render());
+        var ops = module.Walk().Where(o => o.Name.StartsWith("graph.", StringComparison.Ordinal)).ToList();
+        Assert.Equal("host", (ops[0].GetAttr("npu.place") as StringAttr)?.Value);   // a batched matmul
+        Assert.Contains("not 2-D", (ops[0].GetAttr("npu.reason") as StringAttr)?.Value);
+        Assert.Equal("host", (ops[1].GetAttr("npu.place") as StringAttr)?.Value);
+        Assert.Contains("no NPU kernel for graph.abs", (ops[1].GetAttr("npu.reason") as StringAttr)?.Value);
+        var bundle = NpuModelLowering.Emit(ctx, PassTestUtil.Func(module, "f"), Config("e1")).Bundle;
+        Assert.Equal(["host", "host"], bundle.Steps.Select(s => s.Kind));
+        Assert.NotNull(bundle.HostModule);
     }
 
     [Fact]
@@ -208,16 +213,15 @@ public class MatmulLoweringTests(ITestOutputHelper output)
         File.WriteAllText(tir, MatmulTir(20, 40, 30, "f16"));
         var (code, text) = NpuTestUtil.RunCli(["compile", tir, "--target", "npu", "--target-config", "edge-large", "-o", Path.Combine(dir, "b")]);
         Assert.True(code == 0, text);
-        Assert.Contains("tiles Mt=", text);
+        Assert.Contains("1 NPU kernels, 0 host ops", text);
         (code, text) = NpuTestUtil.RunCli(["sim", Path.Combine(dir, "b")]);
         Assert.True(code == 0, text);
         Assert.Contains("cycles", text);
 
-        File.WriteAllText(tir, "func.func @f(%a: tensor<4x4xf16>) -> tensor<4x4xf16> {\n  %c = graph.relu(%a) : (tensor<4x4xf16>) -> tensor<4x4xf16>\n  func.return(%c) : tensor<4x4xf16>\n}\n");
+        File.WriteAllText(tir, "func.func @f(%a: tensor<4x4xf16>) -> tensor<4x4xf16> {\n  %c = graph.abs(%a) : (tensor<4x4xf16>) -> tensor<4x4xf16>\n  func.return(%c) : tensor<4x4xf16>\n}\n");
         (code, text) = NpuTestUtil.RunCli(["compile", tir, "--target", "npu", "-o", Path.Combine(dir, "c")]);
-        Assert.Equal(1, code);
-        Assert.Contains("TSR0841", text);
-        Assert.Contains("supports only single-matmul functions", text);
+        Assert.True(code == 0, text);
+        Assert.Contains("host: graph.abs x1: no NPU kernel for graph.abs yet", text);
 
         (code, text) = NpuTestUtil.RunCli(["compile", tir, "--target", "npu", "-o", tir]);
         Assert.Equal(1, code);

@@ -147,7 +147,7 @@ public static class NpuModelLowering
         var host = HostModule.Create(ctx);
         foreach (var (op, place) in work)
         {
-            string layer = LayerName(op.Location);
+            string layer = op.Location is UnknownLoc ? $"{op.Name}#{steps.Count}" : LayerName(op.Location);
             if (place == NpuPlacement.Host)
             {
                 var name = $"h{steps.Count}";

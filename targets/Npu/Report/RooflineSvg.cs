@@ -39,6 +39,8 @@ public static class RooflineSvg
 
     public static string Render(Roofline r)
     {
+        // A layer without MACs (a norm, a transpose) has intensity 0, which has no place on a log axis: the table lists it.
+        r = new Roofline(r.Target, r.Rows.Where(x => x.Layer.Macs > 0).Select(x => x.Layer));
         var a = AxesFor(r);
         double bpc = Roofline.BytesPerCycle(r.Target);
         var sb = new StringBuilder();

@@ -50,9 +50,6 @@ public sealed class DramPlan
         return t;
     }
 
-    /// <summary>Makes <paramref name="alias"/> name the same bytes as <paramref name="of"/>.</summary>
-    public void Alias(Value alias, Value of) => _buffers[alias] = Of(of);
-
     /// <summary>Makes <paramref name="v"/> use an existing buffer (a producer writing straight into an output).</summary>
     public void Assign(Value v, TensorDecl t) => _buffers[v] = t;
 

@@ -69,24 +69,9 @@ public sealed class DemoteF32Pass : Pass
             }
         }
 
+        Retype.Values(op, Demote);
         foreach (var inner in op.Walk())
         {
-            foreach (var region in inner.Regions)
-            {
-                foreach (var block in region.Blocks)
-                {
-                    foreach (var arg in block.Arguments)
-                    {
-                        arg.Type = Demote(arg.Type);
-                    }
-                }
-            }
-
-            foreach (var r in inner.Results)
-            {
-                r.Type = Demote(r.Type);
-            }
-
             foreach (var (name, value) in inner.Attributes.ToList())
             {
                 var nv = name == "to" && inner.Name == "graph.cast" && value is IntegerAttr i && i.Value == OnnxTypes.FromIr(FloatType.F32)

@@ -54,24 +54,7 @@ public sealed class GraphSpecializePass : Pass
             return t;
         }
 
-        foreach (var inner in op.Walk())
-        {
-            foreach (var region in inner.Regions)
-            {
-                foreach (var block in region.Blocks)
-                {
-                    foreach (var arg in block.Arguments)
-                    {
-                        arg.Type = Bind(arg.Type);
-                    }
-                }
-            }
-
-            foreach (var r in inner.Results)
-            {
-                r.Type = Bind(r.Type);
-            }
-        }
+        Retype.Values(op, Bind);
 
         if (FuncDialect.TypeOf(op) is { } ft)
         {

@@ -99,20 +99,7 @@ public sealed class HostRunner : IHostRunner
         var results = GraphEvaluator.Run(f, inputs);
         for (int i = 0; i < results.Count; i++)
         {
-            var attr = GraphConvert.ToAttr(results[i]);
-            var bytes = attr.Storage.Span.ToArray();
-            if (attr.IsSplat && attr.ElementCount > 1)
-            {
-                var full = new byte[bytes.Length * attr.ElementCount];
-                for (long j = 0; j < attr.ElementCount; j++)
-                {
-                    bytes.CopyTo(full.AsSpan((int)(j * bytes.Length)));
-                }
-
-                bytes = full;
-            }
-
-            write(step.Outputs[i], bytes);
+            write(step.Outputs[i], GraphConvert.ToAttr(results[i]).Storage.Span.ToArray());
         }
     }
 }

@@ -38,9 +38,10 @@ public static class NpuKernels
         switch (op.Name)
         {
             case "graph.softmax":
+                // Before opset 13 the default axis is 1 (and the input is flattened there); at the last axis both agree.
                 long opset = (op.GetAttr("onnx_opset") as IntegerAttr)?.Value ?? 13;
                 long axis = (op.GetAttr("axis") as IntegerAttr)?.Value ?? (opset >= 13 ? -1 : 1);
-                return (axis == -1 || axis == rank - 1) && (opset >= 13 || axis == rank - 1) ? "" : "softmax over an axis other than the last";
+                return axis == -1 || axis == rank - 1 ? "" : "softmax over an axis other than the last";
             case "graph.rms_norm" or "graph.layer_norm":
                 long a = (op.GetAttr("axis") as IntegerAttr)?.Value ?? -1;
                 var w = op.Operand(1);

@@ -106,7 +106,7 @@ public static class NpuModelLowering
 
             foreach (var (v, i) in op.Operands.Select((v, i) => (v!, i)))
             {
-                if (place == NpuPlacement.Host && (InlineOnHost(v)))
+                if (place == NpuPlacement.Host && InlineOnHost(v))
                 {
                     continue;
                 }

@@ -1,3 +1,5 @@
+using Tessera.IR.Passes;
+
 namespace Tessera.Passes.Npu;
 
 /// <summary>The textual pipeline <c>tessera compile --target npu</c> runs, printed by <c>--print-pipeline</c>.</summary>
@@ -11,10 +13,12 @@ public static class NpuPipelines
         "graph-shape-infer,canonicalize,graph-raise-norms,graph-raise-activations,graph-raise-rope,graph-raise-attention," +
         $"canonicalize,cse,dce,graph-shape-infer,demote-f32{{to={precision}}},npu-partition,npu-tile{{config={Quote(config)}}})";
 
-    /// <summary><paramref name="optimization"/> (a <c>builtin.module(...)</c> pipeline) followed by <see cref="Lowering"/>.</summary>
-    public static string Full(string optimization, string config, string dims, string precision)
+    /// <summary><paramref name="optimization"/> (a <c>builtin.module(...)</c> pipeline, or the name of one in
+    /// <paramref name="registry"/> such as O2) followed by <see cref="Lowering"/>.</summary>
+    public static string Full(PassRegistry registry, string optimization, string config, string dims, string precision)
     {
         const string Head = "builtin.module(";
+        optimization = registry.LookupPipeline(optimization)?.PipelineText ?? optimization;
         var inner = optimization.StartsWith(Head, StringComparison.Ordinal) && optimization.EndsWith(')')
             ? optimization[Head.Length..^1]
             : throw new DiagnosticException(new Diagnostic(Severity.Error, DiagnosticCodes.PipelineSyntax,

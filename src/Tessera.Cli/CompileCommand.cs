@@ -52,7 +52,7 @@ internal static class CompileCommand
             if (r.GetValue(target) == "npu")
             {
                 var opt = r.GetValue(pipeline) ?? NamedPipelines.OptimizationLevel(level ?? 2);
-                var full = NpuPipelines.Full(DefaultPasses.CreateRegistry().LookupPipeline(opt)?.PipelineText ?? opt, r.GetValue(targetConfig)!, r.GetValue(dims) ?? "", r.GetValue(precision)!);
+                var full = NpuPipelines.Full(DefaultPasses.CreateRegistry(), opt, r.GetValue(targetConfig)!, r.GetValue(dims) ?? "", r.GetValue(precision)!);
                 if (r.GetValue(printPipeline))
                 {
                     Console.Out.WriteLine(full);

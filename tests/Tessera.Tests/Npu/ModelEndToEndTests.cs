@@ -29,7 +29,7 @@ public class ModelEndToEndTests(ITestOutputHelper output)
         var ctx = Contexts.CreateDefault();
         var module = model.EndsWith(".gguf", StringComparison.Ordinal) ? GgufImporter.Import(ctx, model) : ModelLoader.Load(ctx, model);
         var registry = DefaultPasses.CreateRegistry();
-        var text = NpuPipelines.Full(registry.LookupPipeline(NamedPipelines.OptimizationLevel(2))!.PipelineText, config, dims, "f16");
+        var text = NpuPipelines.Full(registry, NamedPipelines.OptimizationLevel(2), config, dims, "f16");
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, registry, text, diags);
         Assert.True(pm is not null && pm.Run(module, diags).Succeeded, diags.Render());

@@ -71,6 +71,9 @@ public sealed class HostModule
     }
 
     public string Text() => Printer.PrintOp(_module, PrintOptions.Full);
+
+    /// <summary>The <c>builtin.module</c> holding the host functions.</summary>
+    public Operation Module => _module;
 }
 
 /// <summary>Runs a bundle's host steps with the reference evaluator on its host.tir (parsed once).</summary>

@@ -10,8 +10,9 @@ namespace Tessera.Passes.Npu;
 /// <summary>A lowered NPU step as the reports see it: the source op's name and location, MACs, least DRAM traffic.</summary>
 public sealed record NpuLayer(string Step, string Op, string Name, string ElementType, long Macs, long MinDramBytes);
 
-/// <summary>What <see cref="NpuModelLowering.Emit"/> produced: the bundle, and the NPU layers in step order.</summary>
-public sealed record NpuLowering(NpuBundle Bundle, IReadOnlyList<NpuLayer> Layers)
+/// <summary>What <see cref="NpuModelLowering.Emit"/> produced: the bundle, the NPU layers in step order, the SRAM
+/// buffers the kernels allocated, and the host functions (a <c>builtin.module</c>, or null when there are none).</summary>
+public sealed record NpuLowering(NpuBundle Bundle, IReadOnlyList<NpuLayer> Layers, IReadOnlyList<SramBuffer> Buffers, Operation? HostFunctions)
 {
     public IEnumerable<BundleStep> HostSteps => Bundle.Steps.Where(s => s.Kind == "host");
 }
@@ -216,7 +217,7 @@ public static class NpuModelLowering
             Program = program, Target = target, Data = data, Steps = steps,
             HostModule = steps.Any(s => s.Kind == "host") ? host.Text() : null,
         };
-        return new NpuLowering(bundle, layers);
+        return new NpuLowering(bundle, layers, pb.Buffers, bundle.HostModule is null ? null : host.Module);
     }
 
     private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs, Func<TensorDecl> scratch, Action next)

@@ -52,14 +52,14 @@ internal static class CompileCommand
             if (r.GetValue(target) == "npu")
             {
                 var opt = r.GetValue(pipeline) ?? NamedPipelines.OptimizationLevel(level ?? 2);
-                var full = NpuPipelines.Full(DefaultPasses.CreateRegistry(), opt, r.GetValue(targetConfig)!, r.GetValue(dims) ?? "", r.GetValue(precision)!);
+                var full = NpuPipelines.Full(DefaultPasses.CreateRegistry(), opt, r.GetValue(targetConfig)!, r.GetValue(dims) ?? "", r.GetValue(precision)!, r.GetValue(function)!);
                 if (r.GetValue(printPipeline))
                 {
                     Console.Out.WriteLine(full);
                     return 0;
                 }
 
-                return CompileNpu(r.GetValue(model)!, full, r.GetValue(function)!, r.GetValue(targetConfig)!, r.GetValue(output), r.GetValue(report) is not null, r.GetValue(reportSvg));
+                return CompileNpu(r.GetValue(model)!, full, r.GetValue(output), r.GetValue(report) is not null, r.GetValue(reportSvg));
             }
 
             if (r.GetValue(printPipeline))
@@ -104,7 +104,7 @@ internal static class CompileCommand
     }
 
     /// <summary><c>--target npu</c>: the whole pipeline (<see cref="NpuPipelines.Full"/>), then the bundle in <paramref name="dir"/>.</summary>
-    private static int CompileNpu(string modelPath, string pipeline, string function, string config, string? dir, bool roofline = false, string? svgPath = null)
+    private static int CompileNpu(string modelPath, string pipeline, string? dir, bool roofline = false, string? svgPath = null)
     {
         if (dir is null)
         {
@@ -118,7 +118,6 @@ internal static class CompileCommand
             return 1;
         }
 
-        var target = Tessera.Npu.Target.TargetLoader.LoadNamed(config);
         var ctx = Contexts.CreateDefault();
         var module = Models.Load(ctx, modelPath);
         Console.Error.WriteLine($"npu pipeline: {pipeline}");
@@ -128,21 +127,14 @@ internal static class CompileCommand
             return code;
         }
 
-        var func = Models.EntryFunction(module, function);
-        if (func is null)
-        {
-            Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: the model has no function named {function}");
-            return 1;
-        }
-
-        var lowered = NpuModelLowering.Emit(ctx, func, target);
-        var bundle = lowered.Bundle;
+        var program = module.Regions[0].Operations.Single(o => o.Name == Tessera.Dialects.Npu.NpuDialect.Program.Name);
+        var bundle = Tessera.Dialects.Npu.NpuProgramIR.ToBundle(program);
         bundle.Write(dir);
         int npu = bundle.Steps.Count(s => s.Kind == "npu"), hosted = bundle.Steps.Count - npu;
-        Console.Out.WriteLine($"{dir}: @{SymbolTable.GetName(func)} on {target.Name}: {bundle.Steps.Count} steps, {npu} NPU kernels, {hosted} host ops; " +
+        Console.Out.WriteLine($"{dir}: @{SymbolTable.GetName(program)} on {bundle.Target.Name}: {bundle.Steps.Count} steps, {npu} NPU kernels, {hosted} host ops; " +
             $"{bundle.Program.Instrs.Count} instructions, {bundle.Program.Descriptors.Count} descriptors, {bundle.Program.Tensors.Count} DRAM tensors " +
             $"({bundle.Program.Tensors.Max(t => t.DramAddress + t.Bytes)} bytes)");
-        foreach (var g in lowered.HostSteps.GroupBy(s => (s.Op, s.Reason)).OrderBy(g => g.Key.Op, StringComparer.Ordinal))
+        foreach (var g in bundle.Steps.Where(s => s.Kind == "host").GroupBy(s => (s.Op, s.Reason)).OrderBy(g => g.Key.Op, StringComparer.Ordinal))
         {
             Console.Out.WriteLine($"  host: {g.Key.Op} x{g.Count()}: {g.Key.Reason}");
         }
@@ -150,7 +142,7 @@ internal static class CompileCommand
         if (roofline)
         {
             var host = bundle.HostModule is null ? null : new HostRunner(Contexts.CreateDefault(allowUnregistered: true), bundle.HostModule);
-            var specs = lowered.Layers.Select(l => new Tessera.Npu.Reports.LayerSpec(l.Step, l.Name, l.ElementType, l.Macs, l.MinDramBytes)).ToList();
+            var specs = Tessera.Dialects.Npu.NpuProgramIR.Layers(program).Select(l => new Tessera.Npu.Reports.LayerSpec(l.Step, l.Layer, l.ElementType, l.Macs, l.MinDramBytes)).ToList();
             var report = Tessera.Npu.Reports.RooflineReport.Build(bundle, specs, host);
             Console.Out.Write(Tessera.Npu.Reports.RooflineTable.Format(report));
             if (svgPath is not null)

@@ -12,10 +12,5 @@ public static class Models
         path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? GgufImporter.Import(ctx, path) : ModelLoader.Load(ctx, path);
 
     /// <summary>The function named <paramref name="name"/>; for the default name "main": @main, else @prefill, else the first.</summary>
-    public static Operation? EntryFunction(Operation module, string name)
-    {
-        var funcs = module.Regions[0].Operations.Where(o => o.Name == "func.func" && o.Regions[0].Blocks.Count > 0).ToList();
-        var f = funcs.FirstOrDefault(f => SymbolTable.GetName(f) == name);
-        return f ?? (name == "main" ? funcs.FirstOrDefault(f => SymbolTable.GetName(f) == "prefill") ?? funcs.FirstOrDefault() : null);
-    }
+    public static Operation? EntryFunction(Operation module, string name) => Tessera.Passes.Transforms.NpuLowerPass.EntryFunction(module, name);
 }

@@ -24,7 +24,7 @@ public static partial class AttentionKernel
         {
             (this.pb, this.s, this.tl, this.q, this.k, this.v, this.dst, this.type) = (pb, s, tl, q, k, v, dst, type);
             _t = pb.Target;
-            _lay = AttentionLayout.Of(_t, s.D, tl.Br, tl.Bc, E);
+            _lay = AttentionLayout.Of(_t, s.D, tl.Br, tl.Bc, E, pb.Alloc);
             _rbs = AttentionPlan.RowBlocks(s, tl);
             _steps = AttentionPlan.Steps(s, tl, _rbs);
         }

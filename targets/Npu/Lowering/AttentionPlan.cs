@@ -29,22 +29,25 @@ internal readonly record struct AttnStep(int Rb, int J0, int Bc, bool First, boo
 internal sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K, long[] V, long[] S, long[] Pv, long O, long[] Out,
     long[] M, long[] Alpha, long[] L, long Mx, long Rs, long Linv, long End, int AccS, int AccPv, int AccRows)
 {
-    public static AttentionLayout Of(NpuTarget t, int d, int br, int bc, int e)
+    /// <param name="alloc">Allocates a named SRAM buffer (the kernel's <see cref="ProgramBuilder.Alloc"/>); null lays
+    /// the buffers out back to back, to size a candidate tiling.</param>
+    public static AttentionLayout Of(NpuTarget t, int d, int br, int bc, int e, Func<string, long, long>? alloc = null)
     {
         long at = 0;
-        long Take(long bytes)
+        long Take(string name, long bytes)
         {
-            long here = at;
-            at += TileCostModel.Align(bytes);
+            long here = alloc?.Invoke(name, bytes) ?? at;
+            at = Math.Max(at, here + TileCostModel.Align(bytes));
             return here;
         }
 
-        long[] Two(long bytes) => [Take(bytes), Take(bytes)];
-        long cst = Take(16 * 4), mask = Take(2L * bc * 4);
-        long[] q = Two((long)br * d * e), k = Two((long)bc * d * e), v = Two((long)bc * d * e), s = Two((long)br * bc * 4), pv = Two((long)br * d * 4);
-        long o = Take((long)br * d * 4);
-        long[] outb = Two((long)br * d * e), m = Two(br * 4L), alpha = Two(br * 4L), l = Two(br * 4L);
-        long mx = Take(br * 4L), rs = Take(br * 4L), linv = Take(br * 4L);
+        long[] Two(string name, long bytes) => [Take(name + "0", bytes), Take(name + "1", bytes)];
+        // One buffer: 16 scalars, then the mask row (Bc zeros, Bc −inf), loaded together.
+        long cst = Take("consts", (16 * 4) + (2L * bc * 4)), mask = cst + (16 * 4);
+        long[] q = Two("q", (long)br * d * e), k = Two("k", (long)bc * d * e), v = Two("v", (long)bc * d * e), s = Two("s", (long)br * bc * 4), pv = Two("pv", (long)br * d * 4);
+        long o = Take("o", (long)br * d * 4);
+        long[] outb = Two("out", (long)br * d * e), m = Two("m", br * 4L), alpha = Two("alpha", br * 4L), l = Two("l", br * 4L);
+        long mx = Take("mx", br * 4L), rs = Take("rs", br * 4L), linv = Take("linv", br * 4L);
         int accS = br * Ceil(bc, t.MatrixCols), accPv = br * Ceil(d, t.MatrixCols);
         return new AttentionLayout(cst, mask, q, k, v, s, pv, o, outb, m, alpha, l, mx, rs, linv, at, 0, accS, accS + accPv);
     }

@@ -72,6 +72,7 @@ public static class DmaKernels
 
         long c1 = Math.Min(Math.Min(d1, 65535), half / (d2 * elem));
         long c0 = c1 < d1 ? 1 : Math.Min(Math.Min(d0, 65535), half / (d1 * d2 * elem));
+        long[] bufs = [pb.Alloc("chunk0", c0 * c1 * d2 * elem), pb.Alloc("chunk1", c0 * c1 * d2 * elem)];
         pb.Line($"sem.post sem={SemFree} count=2");
         int chunk = 0;
         for (long i0 = 0; i0 < d0; i0 += c0)
@@ -79,7 +80,7 @@ public static class DmaKernels
             for (long i1 = 0; i1 < d1; i1 += c1)
             {
                 int n0 = (int)Math.Min(c0, d0 - i0), n1 = (int)Math.Min(c1, d1 - i1);
-                long buf = (chunk++ % 2) * half;
+                long buf = bufs[chunk++ % 2];
                 int load = pb.Desc(elem, n0, n1, (int)d2, srcStride[p[0]], srcStride[p[1]], srcStride[p[2]], (long)n1 * d2 * elem, d2 * elem, elem);
                 int store = pb.Desc(elem, n0, n1, (int)d2, d1 * d2 * elem, d2 * elem, elem, (long)n1 * d2 * elem, d2 * elem, elem);
                 long from = src + (i0 * srcStride[p[0]]) + (i1 * srcStride[p[1]]);

@@ -70,7 +70,9 @@ public static class MatmulKernel
         }
 
         long sBuf = TileCostModel.Align((long)pt * kt * e), wBuf = TileCostModel.Align((long)kt * qt * e), xBuf = TileCostModel.Align((long)pt * qt * e);
-        long[] sSlot = [0, sBuf], wSlot = [2 * sBuf, 2 * sBuf + wBuf], xSlot = [2 * sBuf + 2 * wBuf, 2 * sBuf + 2 * wBuf + xBuf];
+        long[] sSlot = [pb.Alloc("stream0", sBuf), pb.Alloc("stream1", sBuf)];
+        long[] wSlot = [pb.Alloc("stationary0", wBuf), pb.Alloc("stationary1", wBuf)];
+        long[] xSlot = [pb.Alloc("out0", xBuf), pb.Alloc("out1", xBuf)];
 
         int Desc(int d0, int d1, int d2, long ds0, long ds1, long ds2, long ss0, long ss1, long ss2, bool transpose = false) =>
             pb.Desc(e, d0, d1, d2, ds0, ds1, ds2, ss0, ss1, ss2, transpose);

@@ -19,6 +19,10 @@ public sealed class ProgramBuilder(NpuTarget target)
     private readonly Dictionary<string, int> _descIds = new(StringComparer.Ordinal);
     private readonly List<TensorDecl> _tensors = [];
     private readonly HashSet<string> _entries = new(StringComparer.Ordinal);
+    private readonly List<SramBuffer> _buffers = [];
+    private readonly List<int> _live = [];
+    private string? _entry;
+    private int _pc;
 
     private readonly List<byte> _pool = [];
     private readonly Dictionary<string, long> _poolIndex = new(StringComparer.Ordinal);
@@ -34,6 +38,9 @@ public sealed class ProgramBuilder(NpuTarget target)
     public IReadOnlyList<TensorDecl> Tensors => _tensors;
     public int DescriptorCount => _descIds.Count;
 
+    /// <summary>Every SRAM buffer the kernels allocated, in allocation order, with its live range.</summary>
+    public IReadOnlyList<SramBuffer> Buffers => _buffers;
+
     /// <summary>Starts a kernel: the next line emitted is its first instruction.</summary>
     public void Entry(string name)
     {
@@ -42,10 +49,80 @@ public sealed class ProgramBuilder(NpuTarget target)
             throw new InvalidOperationException($"entry '{name}' emitted twice");
         }
 
+        CloseBuffers();
+        _entry = name;
+        _pc = 0;
         _body.Append(Ci, $".entry {name}\n");
     }
 
-    public void Line(string instruction) => _body.Append(instruction).Append('\n');
+    public void Line(string instruction)
+    {
+        _body.Append(instruction).Append('\n');
+        var head = instruction.AsSpan().TrimStart();
+        if (!head.IsEmpty && head[0] is not (';' or '#'))
+        {
+            _pc++;
+        }
+    }
+
+    /// <summary>
+    /// Allocates <paramref name="bytes"/> of SRAM for the current kernel, live from the next instruction until
+    /// <see cref="Free"/> or the kernel's end: the lowest 64-byte aligned offset that overlaps no live buffer (first fit),
+    /// so space freed earlier in the kernel is reused. Kernels share nothing in SRAM (DRAM carries values between
+    /// steps), so every buffer dies with its kernel. Throws TSR0841 when no gap is large enough.
+    /// </summary>
+    public long Alloc(string name, long bytes)
+    {
+        if (_entry is null)
+        {
+            throw new InvalidOperationException("SRAM is allocated inside a kernel: call Entry first");
+        }
+
+        long size = TileCostModel.Align(Math.Max(bytes, 1)), at = 0;
+        foreach (var b in _live.Select(i => _buffers[i]).OrderBy(b => b.Offset))
+        {
+            if (at + size <= b.Offset)
+            {
+                break;
+            }
+
+            at = Math.Max(at, TileCostModel.Align(b.Offset + b.Bytes));
+        }
+
+        if (at + size > Target.SramBytes)
+        {
+            long live = _live.Sum(i => _buffers[i].Bytes);
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, Target.Name,
+                $"{_entry}: SRAM buffer '{name}' of {bytes} bytes does not fit: {live} of {Target.SramBytes} bytes are live");
+        }
+
+        _live.Add(_buffers.Count);
+        _buffers.Add(new SramBuffer(_entry, name, at, Math.Max(bytes, 1), _pc, -1));
+        return at;
+    }
+
+    /// <summary>Ends the live range of the buffer at <paramref name="offset"/> with the last instruction emitted.</summary>
+    public void Free(long offset)
+    {
+        int k = _live.FindIndex(i => _buffers[i].Offset == offset);
+        if (k < 0)
+        {
+            throw new InvalidOperationException($"no live SRAM buffer at 0x{offset:x}");
+        }
+
+        _buffers[_live[k]] = _buffers[_live[k]] with { Last = _pc - 1 };
+        _live.RemoveAt(k);
+    }
+
+    private void CloseBuffers()
+    {
+        foreach (var i in _live)
+        {
+            _buffers[i] = _buffers[i] with { Last = _pc - 1 };
+        }
+
+        _live.Clear();
+    }
 
     public void Comment(string text) => _body.Append("; ").Append(text.Replace('\n', ' ')).Append('\n');
 
@@ -105,6 +182,7 @@ public sealed class ProgramBuilder(NpuTarget target)
     /// <summary>The whole program as assembly text.</summary>
     public string Text()
     {
+        CloseBuffers();
         var sb = new StringBuilder();
         sb.Append(Ci, $".target {Target.Name}\n");
         sb.Append(_descs);
@@ -119,3 +197,7 @@ public sealed class ProgramBuilder(NpuTarget target)
 
     public AsmProgram Assemble(string name = "<npu-program>") => Assembler.Assemble(Text(), name);
 }
+
+/// <summary>An SRAM buffer of kernel <paramref name="Entry"/>: live from its instruction <paramref name="First"/> to
+/// <paramref name="Last"/> (indices of the kernel's instructions, inclusive).</summary>
+public sealed record SramBuffer(string Entry, string Name, long Offset, long Bytes, int First, int Last);

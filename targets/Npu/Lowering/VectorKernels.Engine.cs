@@ -122,34 +122,29 @@ public static partial class VectorKernels
         var e = new Emitter(pb);
         var (rb, workElems) = Plan(t, s);
 
-        // SRAM layout: constants, typed vectors (raw, fp32), input slots ×2, output slots ×2, fp32 inputs, work, scalars, tmp.
+        // SRAM buffers: constants, typed vectors (raw, fp32), input slots ×2, output slots ×2, fp32 inputs, work, scalars, tmp.
         long top = 0;
-        long Take(long bytes)
+        long Take(string name, long bytes)
         {
-            long at = top;
-            top += Align(bytes);
+            long at = pb.Alloc(name, bytes);
+            top = Math.Max(top, at + bytes);
             return at;
         }
 
-        long consts = Take(4L * s.Consts.Length);
-        var vecRaw = s.Vectors.Select(v => Take(2L * v.Len)).ToArray();
-        var vecF32 = s.Vectors.Select(v => Take(4L * v.Len)).ToArray();
+        long consts = Take("consts", 4L * s.Consts.Length);
+        var vecRaw = s.Vectors.Select((v, i) => Take($"vec{i}", 2L * v.Len)).ToArray();
+        var vecF32 = s.Vectors.Select((v, i) => Take($"vec{i}.f32", 4L * v.Len)).ToArray();
         var inRaw = new long[2][];
         for (int slot = 0; slot < 2; slot++)
         {
-            inRaw[slot] = s.Inputs.Select(i => Take(2L * rb * i.Elems)).ToArray();
+            inRaw[slot] = s.Inputs.Select((i, n) => Take($"in{n}.{slot}", 2L * rb * i.Elems)).ToArray();
         }
 
-        long[] outRaw = [Take(2L * rb * s.OutElems), Take(2L * rb * s.OutElems)];
-        var inF32 = s.Inputs.Select(i => Take(4L * rb * i.Elems)).ToArray();
-        var work = Enumerable.Range(0, s.WorkRows).Select(_ => Take(4L * rb * workElems)).ToArray();
-        var scalars = Enumerable.Range(0, s.ScalarRows).Select(_ => Take(4L * rb)).ToArray();
-        long tmp = Take(4);
-        if (top > t.SramBytes)
-        {
-            throw new InvalidOperationException($"{s.Title}: layout of {top} bytes exceeds SRAM although the block was sized to fit");
-        }
-
+        long[] outRaw = [Take("out.0", 2L * rb * s.OutElems), Take("out.1", 2L * rb * s.OutElems)];
+        var inF32 = s.Inputs.Select((i, n) => Take($"in{n}.f32", 4L * rb * i.Elems)).ToArray();
+        var work = Enumerable.Range(0, s.WorkRows).Select(i => Take($"work{i}", 4L * rb * workElems)).ToArray();
+        var scalars = Enumerable.Range(0, s.ScalarRows).Select(i => Take($"scalar{i}", 4L * rb)).ToArray();
+        long tmp = Take("tmp", 4);
         int blocks = (int)((s.Rows + (long)rb - 1) / rb);
         pb.Comment($"{s.Type} {s.Title}: {s.Rows} rows in {blocks} block(s) of {rb}, SRAM {top} of {t.SramBytes} bytes");
         pb.Line($"sem.post sem={SemFreeIn} count=2");

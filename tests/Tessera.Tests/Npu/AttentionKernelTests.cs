@@ -93,7 +93,7 @@ public class AttentionKernelTests(ITestOutputHelper output)
         AttentionKernel.EmitInto(pb, s, qAddr, kAddr, vAddr, dAddr, type, tl);
         pb.Line("end");
 
-        var session = new Session(pb.Assemble("<attention>"), t);
+        var session = new Session(NpuIR.Checked(pb, "<attention>"), t);
         session.Write("q", Bytes(qb));
         session.Write("k", Bytes(kb));
         session.Write("v", Bytes(vb));

@@ -76,7 +76,7 @@ public class MatmulLoweringTests(ITestOutputHelper output)
         }
 
         var func = PassTestUtil.Func(module, "mm");
-        var bundle = NpuModelLowering.Emit(ctx, func, target).Bundle;
+        var bundle = NpuIR.Lower(ctx, module, "mm", config).Bundle;
         Assert.Equal(["npu"], bundle.Steps.Select(s => s.Kind));
         var et = t == "f16" ? FloatType.F16 : FloatType.BF16;
         var args = constantB ? new[] { NDArray.Create(et, [m, k], A) } : new[] { NDArray.Create(et, [m, k], A), NDArray.Create(et, [k, n], B) };
@@ -199,7 +199,7 @@ public class MatmulLoweringTests(ITestOutputHelper output)
         Assert.Contains("not 2-D", (ops[0].GetAttr("npu.reason") as StringAttr)?.Value);
         Assert.Equal("host", (ops[1].GetAttr("npu.place") as StringAttr)?.Value);
         Assert.Contains("no NPU kernel for graph.abs", (ops[1].GetAttr("npu.reason") as StringAttr)?.Value);
-        var bundle = NpuModelLowering.Emit(ctx, PassTestUtil.Func(module, "f"), Config("e1")).Bundle;
+        var bundle = NpuIR.Lower(ctx, module, "f", "e1").Bundle;
         Assert.Equal(["host", "host"], bundle.Steps.Select(s => s.Kind));
         Assert.NotNull(bundle.HostModule);
     }

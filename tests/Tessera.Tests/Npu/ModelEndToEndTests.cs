@@ -29,12 +29,11 @@ public class ModelEndToEndTests(ITestOutputHelper output)
         var ctx = Contexts.CreateDefault();
         var module = model.EndsWith(".gguf", StringComparison.Ordinal) ? GgufImporter.Import(ctx, model) : ModelLoader.Load(ctx, model);
         var registry = DefaultPasses.CreateRegistry();
-        var text = NpuPipelines.Full(registry, NamedPipelines.OptimizationLevel(2), config, dims, "f16");
+        var text = NpuPipelines.Full(registry, NamedPipelines.OptimizationLevel(2), config, dims, "f16", function);
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, registry, text, diags);
         Assert.True(pm is not null && pm.Run(module, diags).Succeeded, diags.Render());
-        var func = module.Regions[0].Operations.Single(o => o.Name == "func.func" && SymbolTable.GetName(o) == function);
-        return NpuModelLowering.Emit(ctx, func, TargetLoader.LoadNamed(config));
+        return NpuIR.FromProgram(module.Regions[0].Operations.Single(o => o.Name == "npu.program" && SymbolTable.GetName(o) == function));
     }
 
     private static byte[] Bytes(NDArray a) => Tessera.Dialects.Graph.Convert.ToAttr(a).Storage.Span.ToArray();

@@ -74,7 +74,7 @@ public class VectorKernelTests(ITestOutputHelper output)
         pb.Entry("main");
         emit(pb, addrs, dst);
         pb.Line("end");
-        var session = new Session(pb.Assemble(), target);
+        var session = new Session(NpuIR.Checked(pb), target);
         var dram = session.Simulator.Machine.Dram;
         for (int i = 0; i < inputs.Length; i++)
         {
@@ -375,7 +375,7 @@ public class VectorKernelTests(ITestOutputHelper output)
         VectorKernels.MulSilu(pb, rows, cols, xAddr, gAddr, dstAddr, "f16");
         pb.Line("end");
         Assert.True(pb.DescriptorCount < 2 * normDescs, "the second kernel reuses the first one's row descriptors");
-        var program = pb.Assemble();
+        var program = NpuIR.Checked(pb);
 
         var norm = new Session(program, t, "norm");
         norm.Simulator.Machine.Dram.Write(xAddr, Bits(x, "f16"), "x");

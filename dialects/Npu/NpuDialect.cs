@@ -40,13 +40,14 @@ public sealed class NpuDialect : Dialect
         .HasParent("npu.program")
         .CustomSyntax(new InstrSyntax());
 
-    public static readonly OpDef Tensor = OpDef.Define("npu.tensor", "a named DRAM buffer of the memory map; weights carry their bytes")
+    public static readonly OpDef Tensor = OpDef.Define("npu.tensor", "a named DRAM buffer of the memory map; weights carry their bytes, activations the steps they live over")
         .Attr("name", AC.String)
         .Attr("role", AC.OneOf(TensorDecl.Roles))
         .Attr("dram", Range(0, uint.MaxValue))
         .Attr("shape", Ints)
         .Attr("type", AC.OneOf(TensorDecl.Types))
         .OptionalAttr("value", AC.Dense)
+        .OptionalAttr("live", Ints)
         .HasParent("npu.program")
         .CustomSyntax(new InstrSyntax());
 

@@ -24,7 +24,7 @@ public static class NpuProgramIR
     /// <summary>An <c>npu.program @name</c> holding <paramref name="bundle"/>'s program, data and steps, the SRAM buffers
     /// the kernels allocated, and the host functions (a <c>builtin.module</c>, moved in).</summary>
     public static Operation Build(Context ctx, string name, NpuBundle bundle, IReadOnlyList<SramBuffer> buffers,
-        Func<string, KernelCost?> cost, Operation? hostModule, bool builtinTarget)
+        Func<string, KernelCost?> cost, Operation? hostModule, bool builtinTarget, IReadOnlyDictionary<string, (int First, int Last)>? live = null)
     {
         var p = bundle.Program;
         var b = new OpBuilder(ctx);
@@ -49,6 +49,11 @@ public static class NpuProgramIR
                 new("name", new StringAttr(t.Name)), new("role", new StringAttr(t.Role)), new("dram", I(t.DramAddress)),
                 new("shape", Ints(t.Shape)), new("type", new StringAttr(t.Type)),
             };
+            if (live is not null && live.TryGetValue(t.Name, out var range))
+            {
+                ta.Add(new("live", Ints([range.First, range.Last])));
+            }
+
             if (bundle.Data.TryGetValue(t.Name, out var bytes))
             {
                 ta.Add(new("value", new DenseElementsAttr(new TensorType([new Dim(bytes.LongLength)], IntegerType.I8), new ArrayStorage(bytes))));

@@ -7,7 +7,8 @@ namespace Tessera.Dialects.Npu;
 
 /// <summary>
 /// Checks an <c>npu.program</c> against its target: descriptors numbered in order and within the target's table, DRAM
-/// tensors inside DRAM and disjoint, steps naming real tensors and host functions, and per kernel: one <c>npu.end</c>
+/// tensors inside DRAM and disjoint unless both are activations whose live steps never meet, steps naming real tensors
+/// (activations only while live) and host functions, and per kernel: one <c>npu.end</c>
 /// last, balanced loops, semaphores and accumulator rows in range, and the SRAM plan. The SRAM plan holds when every
 /// <c>npu.buffer</c> lies inside SRAM, no two buffers whose live ranges meet overlap, and every SRAM byte an
 /// instruction touches (<see cref="Footprint"/>, with addresses from running the front end's registers and loops) lies
@@ -80,26 +81,43 @@ public static class NpuVerifier
             return $"{descs.Count} descriptors; target {target.Name} has {target.DmaDescriptors}";
         }
 
+        // Activations may share DRAM, but only when the steps they live over never meet.
+        var live = ops.Where(o => o.Name == "npu.tensor" && o.GetAttr("live") is ArrayAttr { Elements.Count: 2 })
+            .ToDictionary(o => ((StringAttr)o.GetAttr("name")!).Value, o => (First: Int(((ArrayAttr)o.GetAttr("live")!).Elements[0]), Last: Int(((ArrayAttr)o.GetAttr("live")!).Elements[1])), StringComparer.Ordinal);
         var sorted = tensors.Values.Where(t => t.Bytes > 0).OrderBy(t => t.DramAddress).ToList();
-        for (int i = 1; i < sorted.Count; i++)
+        for (int i = 0; i < sorted.Count; i++)
         {
-            if (sorted[i].DramAddress < sorted[i - 1].DramAddress + sorted[i - 1].Bytes)
+            for (int j = i + 1; j < sorted.Count && sorted[j].DramAddress < sorted[i].DramAddress + sorted[i].Bytes; j++)
             {
-                return $"tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap in DRAM";
+                bool apart = live.TryGetValue(sorted[i].Name, out var a) && live.TryGetValue(sorted[j].Name, out var b) && (a.Last < b.First || b.Last < a.First);
+                if (!apart)
+                {
+                    return $"tensors '{sorted[i].Name}' and '{sorted[j].Name}' overlap in DRAM while both are live";
+                }
             }
         }
 
+        int ordinal = 0;
         foreach (var op in ops.Where(o => o.Name is "npu.kernel" or "npu.host_step"))
         {
             var name = SymbolTable.GetName(op);
             foreach (var key in new[] { "inputs", "outputs" })
             {
-                var missing = ((ArrayAttr)op.GetAttr(key)!).Elements.Select(e => ((StringAttr)e).Value).FirstOrDefault(n => !tensors.ContainsKey(n));
+                var names = ((ArrayAttr)op.GetAttr(key)!).Elements.Select(e => ((StringAttr)e).Value).ToList();
+                var missing = names.FirstOrDefault(n => !tensors.ContainsKey(n));
                 if (missing is not null)
                 {
                     return $"step @{name}: {key} names tensor '{missing}', which the program does not declare";
                 }
+
+                var dead = names.FirstOrDefault(n => live.TryGetValue(n, out var r) && (ordinal < r.First || ordinal > r.Last));
+                if (dead is not null)
+                {
+                    return $"step @{name} (step {ordinal}) uses activation '{dead}' outside its live range [{live[dead].First}, {live[dead].Last}]";
+                }
             }
+
+            ordinal++;
 
             var error = op.Name == "npu.host_step"
                 ? (hostFuncs.Contains(name!) ? null : $"host step @{name} has no function in the nested module @{NpuProgramIR.HostModuleName}")
@@ -251,4 +269,6 @@ public static class NpuVerifier
     }
 
     private static long Int(Operation op, string name) => op.GetAttr(name) is IntegerAttr i ? i.Value : 0;
+
+    private static long Int(Attribute a) => a is IntegerAttr i ? i.Value : 0;
 }

@@ -5,10 +5,12 @@ using Tessera.Npu.Lowering;
 namespace Tessera.Passes.Npu;
 
 /// <summary>
-/// The DRAM memory map of a compiled function: every tensor a step reads or writes gets a 64-byte aligned buffer, in
-/// this order: inputs (argument order, as <c>tessera sim --input</c> binds them), weights, outputs (result order), then
-/// activations. An alias op's result shares its operand's buffer; a returned value's producer writes straight into the
-/// output buffer. Names come from the IR's value names, made safe for file names and unique.
+/// The DRAM memory map of a compiled function: every tensor a step reads or writes gets a 64-byte aligned buffer.
+/// Inputs (argument order, as <c>tessera sim --input</c> binds them), weights and outputs (result order) get their own
+/// bytes in first-use order; activations (intermediates between steps) are placed after them all by
+/// <see cref="PlaceActivations"/>, sharing bytes when their live ranges do not meet. An alias op's result shares its
+/// operand's buffer; a returned value's producer writes straight into the output buffer. Names come from the IR's
+/// value names, made safe for file names and unique.
 /// </summary>
 public sealed class DramPlan
 {
@@ -34,8 +36,12 @@ public sealed class DramPlan
     {
         var type = NpuPlacement.DType(v.Type) ?? throw new DiagnosticException(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported,
             $"a {v.Type} tensor cannot live in NPU DRAM (element types: f16, bf16, f32, i64, i32, i8, i1)", v.Location));
-        var t = new TensorDecl(UniqueName((v.NameHint ?? fallbackName) + (layout?.Suffix ?? "")), role, _next, layout?.Shape ?? NpuPlacement.Shape(v), type);
-        _next = TileCostModel.Align(_next + Math.Max(t.Bytes, 1));
+        var t = new TensorDecl(UniqueName((v.NameHint ?? fallbackName) + (layout?.Suffix ?? "")), role, role == "activation" ? -1 : _next, layout?.Shape ?? NpuPlacement.Shape(v), type);
+        if (role != "activation")
+        {
+            _next = TileCostModel.Align(_next + Math.Max(t.Bytes, 1));
+        }
+
         _decls.Add(t);
         if (layout is null)
         {
@@ -49,6 +55,55 @@ public sealed class DramPlan
 
         return t;
     }
+
+    /// <summary>
+    /// Gives every activation its address, after all other buffers: in order of first use, each goes to the lowest
+    /// aligned offset that overlaps no activation whose live range (first and last step that touch it, inclusive) meets
+    /// its own, so a step's inputs and outputs never share bytes. Returns the map from the unplaced declarations to
+    /// the placed ones (callers holding a declaration swap it).
+    /// </summary>
+    public Func<TensorDecl, TensorDecl> PlaceActivations(IReadOnlyDictionary<TensorDecl, (int First, int Last)> live)
+    {
+        long bas = _next;
+        var placed = new List<(TensorDecl T, int First, int Last)>();
+        var map = new Dictionary<TensorDecl, TensorDecl>(ReferenceEqualityComparer.Instance);
+        var order = _decls.Where(d => d.Role == "activation").Select((d, i) => (d, i, r: live.TryGetValue(d, out var r) ? r : (First: 0, Last: int.MaxValue)))
+            .OrderBy(x => x.r.First).ThenBy(x => x.i);
+        foreach (var (d, _, r) in order)
+        {
+            long at = bas, size = TileCostModel.Align(Math.Max(d.Bytes, 1));
+            foreach (var p in placed.Where(p => p.First <= r.Last && r.First <= p.Last).OrderBy(p => p.T.DramAddress))
+            {
+                if (at + size <= p.T.DramAddress)
+                {
+                    break;
+                }
+
+                at = Math.Max(at, TileCostModel.Align(p.T.DramAddress + Math.Max(p.T.Bytes, 1)));
+            }
+
+            var t = d with { DramAddress = at };
+            placed.Add((t, r.First, r.Last));
+            map[d] = t;
+            _next = Math.Max(_next, at + size);
+        }
+
+        for (int i = 0; i < _decls.Count; i++)
+        {
+            _decls[i] = map.GetValueOrDefault(_decls[i], _decls[i]);
+        }
+
+        foreach (var v in _buffers.Keys.ToList())
+        {
+            _buffers[v] = map.GetValueOrDefault(_buffers[v], _buffers[v]);
+        }
+
+        Live = placed.ToDictionary(p => p.T.Name, p => (p.First, p.Last), StringComparer.Ordinal);
+        return d => map.GetValueOrDefault(d, d);
+    }
+
+    /// <summary>Each activation's live range in steps (after <see cref="PlaceActivations"/>), by name.</summary>
+    public IReadOnlyDictionary<string, (int First, int Last)> Live { get; private set; } = new Dictionary<string, (int, int)>();
 
     /// <summary>Makes <paramref name="v"/> use an existing buffer (a producer writing straight into an output).</summary>
     public void Assign(Value v, TensorDecl t) => _buffers[v] = t;

@@ -11,8 +11,10 @@ namespace Tessera.Passes.Npu;
 public sealed record NpuLayer(string Step, string Op, string Name, string ElementType, long Macs, long MinDramBytes);
 
 /// <summary>What <see cref="NpuModelLowering.Emit"/> produced: the bundle, the NPU layers in step order, the SRAM
-/// buffers the kernels allocated, and the host functions (a <c>builtin.module</c>, or null when there are none).</summary>
-public sealed record NpuLowering(NpuBundle Bundle, IReadOnlyList<NpuLayer> Layers, IReadOnlyList<SramBuffer> Buffers, Operation? HostFunctions)
+/// buffers the kernels allocated, the host functions (a <c>builtin.module</c>, or null when there are none), and each
+/// activation's live range as indices into the bundle's steps (activations whose ranges do not meet share DRAM).</summary>
+public sealed record NpuLowering(NpuBundle Bundle, IReadOnlyList<NpuLayer> Layers, IReadOnlyList<SramBuffer> Buffers, Operation? HostFunctions,
+    IReadOnlyDictionary<string, (int First, int Last)>? Live = null)
 {
     public IEnumerable<BundleStep> HostSteps => Bundle.Steps.Where(s => s.Kind == "host");
 }
@@ -142,12 +144,43 @@ public static class NpuModelLowering
             Buf(from);
         }
 
+        // DRAM reuse: an activation lives from the first step that touches it to the last; ones that never meet share bytes.
+        var live = new Dictionary<TensorDecl, (int First, int Last)>(ReferenceEqualityComparer.Instance);
+        void Touch(TensorDecl d, int step) =>
+            live[d] = live.TryGetValue(d, out var r) ? (Math.Min(r.First, step), Math.Max(r.Last, step)) : (step, step);
+        for (int i = 0; i < work.Count; i++)
+        {
+            foreach (var v in work[i].Op.Operands.Concat(work[i].Op.Results).Where(v => v is not null && plan.Has(v)))
+            {
+                Touch(plan.Of(v!), i);
+            }
+
+            if (scratch.TryGetValue(work[i].Op, out var sd))
+            {
+                Touch(sd, i);
+            }
+        }
+
+        foreach (var (from, _) in copies)
+        {
+            Touch(plan.Of(from), work.Count);
+        }
+
+        var placed = plan.PlaceActivations(live);
+        foreach (var op in scratch.Keys.ToList())
+        {
+            scratch[op] = placed(scratch[op]);
+        }
+
         var pb = new ProgramBuilder(target) { ConstantBase = TileCostModel.Align(plan.End) };
         var steps = new List<BundleStep>();
         var layers = new List<NpuLayer>();
         var host = HostModule.Create(ctx);
+        var firstStep = new int[work.Count + 2];
+        int opIndex = 0;
         foreach (var (op, place) in work)
         {
+            firstStep[opIndex++] = steps.Count;
             string layer = op.Location is UnknownLoc ? $"{op.Name}#{steps.Count}" : LayerName(op.Location);
             if (place == NpuPlacement.Host)
             {
@@ -179,6 +212,7 @@ public static class NpuModelLowering
             layers.Add(new NpuLayer(entry, op.Name, layer, outs[0].Type, macs, ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes)));
         }
 
+        firstStep[work.Count] = steps.Count;
         foreach (var (from, to) in copies)
         {
             var entry = $"k{steps.Count}";
@@ -189,6 +223,8 @@ public static class NpuModelLowering
             pb.Line("end");
             steps.Add(new BundleStep("npu", entry, [src.Name], [to.Name], "copy", to.Name));
         }
+
+        firstStep[work.Count + 1] = steps.Count;
 
         foreach (var t in plan.Tensors)
         {
@@ -217,7 +253,8 @@ public static class NpuModelLowering
             Program = program, Target = target, Data = data, Steps = steps,
             HostModule = steps.Any(s => s.Kind == "host") ? host.Text() : null,
         };
-        return new NpuLowering(bundle, layers, pb.Buffers, bundle.HostModule is null ? null : host.Module);
+        var liveSteps = plan.Live.ToDictionary(kv => kv.Key, kv => (firstStep[kv.Value.First], firstStep[kv.Value.Last + 1] - 1), StringComparer.Ordinal);
+        return new NpuLowering(bundle, layers, pb.Buffers, bundle.HostModule is null ? null : host.Module, liveSteps);
     }
 
     private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs, Func<TensorDecl> scratch, Action next)

@@ -42,7 +42,7 @@ public sealed class NpuLowerPass : Pass
             var costs = lowered.Layers.ToDictionary(l => l.Step, l => new KernelCost(l.Macs, l.MinDramBytes, l.ElementType), StringComparer.Ordinal);
             bool builtin = !_config.Value.Contains('/') && !_config.Value.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
             var program = NpuProgramIR.Build(context.Context, SymbolTable.GetName(func)!, lowered.Bundle, lowered.Buffers,
-                s => costs.GetValueOrDefault(s), lowered.HostFunctions, builtin);
+                s => costs.GetValueOrDefault(s), lowered.HostFunctions, builtin, lowered.Live);
             program.Location = func.Location;
             func.ParentBlock!.InsertBefore(func, program);
             func.Erase();

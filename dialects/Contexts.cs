@@ -13,6 +13,7 @@ public static class Contexts
         ctx.Register(new ArithDialect());
         ctx.Register(new CfDialect());
         ctx.Register(new GraphDialect());
+        ctx.Register(new Tile.TileDialect());
         ctx.Register(new Npu.NpuDialect());
         return ctx;
     }

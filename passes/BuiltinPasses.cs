@@ -23,6 +23,7 @@ public static class BuiltinPasses
         Register(register, () => new DemoteF32Pass());
         Register(register, () => new NpuPartitionPass());
         Register(register, () => new NpuTilePass());
+        Register(register, () => new NpuMatmulToTilePass());
         Register(register, () => new NpuLowerPass());
     }
 

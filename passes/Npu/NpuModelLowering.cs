@@ -40,7 +40,6 @@ public static class NpuModelLowering
         var ops = body.Operations.ToList();
         var ret = ops[^1];
         var plan = new DramPlan();
-        var transposed = new Dictionary<Value, TensorDecl>(ReferenceEqualityComparer.Instance);
         var scratch = new Dictionary<Operation, TensorDecl>(ReferenceEqualityComparer.Instance);
 
         TensorDecl Buf(Value v)
@@ -52,7 +51,7 @@ public static class NpuModelLowering
 
             if (v.DefiningOp is { Name: "arith.constant" } c && c.GetAttr("value") is DenseElementsAttr d)
             {
-                return plan.Place(v, "weight", "w", Bytes(d, false));
+                return plan.Place(v, "weight", "w", Bytes(d));
             }
 
             return plan.Place(v, "activation", "t");
@@ -107,22 +106,10 @@ public static class NpuModelLowering
                 Buf(r);
             }
 
-            foreach (var (v, i) in op.Operands.Select((v, i) => (v!, i)))
+            foreach (var v in op.Operands.Select(v => v!))
             {
                 if (place == NpuPlacement.Host && InlineOnHost(v))
                 {
-                    continue;
-                }
-
-                if (place == NpuPlacement.Npu && i == 1 && NpuPlacement.TransB(op))
-                {
-                    if (!transposed.ContainsKey(v))
-                    {
-                        var d = (DenseElementsAttr)v.DefiningOp!.GetAttr("value")!;
-                        var s = NpuPlacement.Shape(v);
-                        transposed[v] = plan.Place(v, "weight", "w", Bytes(d, true), ([s[1], s[0]], ".T"));
-                    }
-
                     continue;
                 }
 
@@ -181,7 +168,9 @@ public static class NpuModelLowering
         foreach (var (op, place) in work)
         {
             firstStep[opIndex++] = steps.Count;
-            string layer = op.Location is UnknownLoc ? $"{op.Name}#{steps.Count}" : LayerName(op.Location);
+            // A tile.dispatch reports the op it stands for.
+            string source = (op.GetAttr("op") as StringAttr)?.Value is { } o && op.Name == "tile.dispatch" ? o : op.Name;
+            string layer = op.Location is UnknownLoc ? $"{source}#{steps.Count}" : LayerName(op.Location);
             if (place == NpuPlacement.Host)
             {
                 var name = $"h{steps.Count}";
@@ -191,25 +180,25 @@ public static class NpuModelLowering
             }
 
             var entry = $"k{steps.Count}";
-            var ins = op.Operands.Select(v => v!).Where(v => v.DefiningOp?.Name != "graph.none").Select((v, i) => i == 1 && transposed.TryGetValue(v, out var t) ? t : Buf(v)).ToList();
+            var ins = op.Operands.Select(v => v!).Where(v => v.DefiningOp?.Name != "graph.none").Select(Buf).ToList();
             var outs = op.Results.Select(Buf).ToList();
             string[] inNames = [.. ins.Select(t => t.Name).Distinct()], outNames = [.. outs.Select(t => t.Name)];
             string current = entry;
             int part = 0;
             pb.Entry(entry);
-            pb.Comment($"{op.Name} at {layer}");
+            pb.Comment($"{source} at {layer}");
             void Next()
             {
                 pb.Line("end");
-                steps.Add(new BundleStep("npu", current, inNames, outNames, op.Name, layer));
+                steps.Add(new BundleStep("npu", current, inNames, outNames, source, layer));
                 current = $"{entry}.{++part}";
                 pb.Entry(current);
             }
 
             long macs = EmitKernel(pb, op, ins, outs, () => scratch[op], Next);
             pb.Line("end");
-            steps.Add(new BundleStep("npu", current, inNames, outNames, op.Name, layer));
-            layers.Add(new NpuLayer(entry, op.Name, layer, outs[0].Type, macs, ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes)));
+            steps.Add(new BundleStep("npu", current, inNames, outNames, source, layer));
+            layers.Add(new NpuLayer(entry, source, layer, outs[0].Type, macs, ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes)));
         }
 
         firstStep[work.Count] = steps.Count;
@@ -261,23 +250,10 @@ public static class NpuModelLowering
     {
         switch (op.Name)
         {
+            case "tile.dispatch":
+                return TileLowering.Emit(pb, op, [.. ins, .. outs]);
             case "graph.mat_mul" or "graph.gemm":
-                var tiles = NpuMatmulLowering.Tiles(op) ?? throw Unsupported(op, "the matmul has no npu.tile_* attributes: run npu-tile first");
-                if ((op.GetAttr(NpuMatmulLowering.TargetAttr) as StringAttr)?.Value != pb.Target.Name)
-                {
-                    throw Unsupported(op, $"the matmul was tiled for target '{(op.GetAttr(NpuMatmulLowering.TargetAttr) as StringAttr)?.Value}', not '{pb.Target.Name}'");
-                }
-
-                var (m, n, k) = NpuPlacement.MatmulProblem(op);
-                MatmulKernel.EmitInto(pb, tiles, (int)m, (int)n, (int)k, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
-                if (ins.Count > 2)
-                {
-                    // gemm's bias: a second step adds it to each row in place.
-                    next();
-                    VectorKernels.Binary(pb, "add", (int)m, (int)n, outs[0].DramAddress, ins[2].DramAddress, Broadcast.Row, outs[0].DramAddress, outs[0].Type);
-                }
-
-                return m * n * k;
+                throw Unsupported(op, "an NPU matmul is lowered through tile.dispatch: run npu-tile and npu-matmul-to-tile first");
             case "graph.transpose":
                 var (shape, perm) = DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op))
                     ?? throw Unsupported(op, "the permutation does not collapse to three DMA dims");
@@ -303,8 +279,8 @@ public static class NpuModelLowering
     private static bool InlineOnHost(Value v) =>
         v.DefiningOp is { Name: "graph.none" } || (v.DefiningOp is { Name: "arith.constant" } c && c.GetAttr("value") is DenseElementsAttr d && d.ElementCount <= InlineConstantElements);
 
-    /// <summary>The bytes of a dense constant as the bundle stores them (splats expanded); a 2-D one transposed if asked.</summary>
-    private static byte[] Bytes(DenseElementsAttr d, bool transpose)
+    /// <summary>The bytes of a dense constant as the bundle stores them (splats expanded).</summary>
+    private static byte[] Bytes(DenseElementsAttr d)
     {
         long n = d.ElementCount;
         var raw = d.Storage.Span;
@@ -314,36 +290,18 @@ public static class NpuModelLowering
             throw new DiagnosticException(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported, $"a {d.ShapedType} constant cannot live in NPU DRAM", Location.Unknown));
         }
 
+        if (!d.IsSplat)
+        {
+            return raw.ToArray();
+        }
+
         var bytes = new byte[n * e];
-        if (d.IsSplat)
+        for (long i = 0; i < n; i++)
         {
-            for (long i = 0; i < n; i++)
-            {
-                raw[..e].CopyTo(bytes.AsSpan((int)(i * e)));
-            }
-        }
-        else
-        {
-            raw.CopyTo(bytes);
+            raw[..e].CopyTo(bytes.AsSpan((int)(i * e)));
         }
 
-        if (!transpose)
-        {
-            return bytes;
-        }
-
-        var s = d.ShapedType.Shape!;
-        long rows = s[0].Size, cols = s[1].Size;
-        var t = new byte[bytes.Length];
-        for (long r = 0; r < rows; r++)
-        {
-            for (long c = 0; c < cols; c++)
-            {
-                bytes.AsSpan((int)(((r * cols) + c) * e), e).CopyTo(t.AsSpan((int)(((c * rows) + r) * e)));
-            }
-        }
-
-        return t;
+        return bytes;
     }
 
     /// <summary>A layer's name for reports: the op's location, a file location shortened to FILE-NAME:LINE:COL.</summary>

@@ -12,7 +12,7 @@ public sealed record MatmulTiles(int Mt, int Nt, int Kt, long EstimatedCycles, b
 /// columns and rows, or the whole dim), accumulator rows (Mt × ⌈Nt/cols⌉ rows must fit, and the 12-bit row fields),
 /// SRAM (two buffers each for the A, B and C tiles: the double-buffering footprint), and DMA bandwidth and latency
 /// (a transfer costs latency + bytes/bandwidth, so bigger tiles amortise latency and re-read less). Every candidate is
-/// scored by <see cref="Estimate"/>, a pipelined model of the schedule <see cref="MatmulKernel"/> emits: per step the
+/// scored by <see cref="Estimate"/>, a pipelined model of the schedule a matmul's <c>tile.dispatch</c> lowers to (passes/Npu/TileLowering.cs): per step the
 /// matrix queue (weight loads, MACs with array fill/drain, accumulator drains) overlaps the load and store queues, so a
 /// step costs the slowest of the three, plus the first step's loads and the last tile's drain and store. Both forms of the
 /// kernel are scored: B stationary with A's rows streaming, and A stationary with Bᵀ's rows streaming (better when M is
@@ -49,7 +49,7 @@ public static class TileCostModel
     /// small for one array-sized tile).</summary>
     public static MatmulTiles Choose(NpuTarget t, int m, int n, int k, int elem = 2)
     {
-        // In the kernel's terms (MatmulKernel): P rows stream through the array, Q columns are stationary.
+        // In the tile dispatch's terms: P rows stream through the array, Q columns are stationary.
         var all = new List<(bool StationaryA, int Pt, int Qt, int Kt, long Est, long Bytes, long Steps)>();
         foreach (bool stationaryA in new[] { false, true })
         {

@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 namespace Tessera.Tests.Npu;
 
 /// <summary>
-/// The first NPU lowering slice: a single 2-D f16/bf16 graph.mat_mul goes through npu-tile and the matmul kernel to a
+/// A single 2-D f16/bf16 graph.mat_mul goes through npu-tile, npu-matmul-to-tile (a tile.dispatch) and npu-lower to a
 /// bundle, runs in the simulator (which stops on any hazard, so finishing means zero hazards) and matches the reference
 /// evaluator. Tolerance, per element: the NPU accumulates in fp32 in order and rounds once to f16/bf16; the evaluator
 /// computes the exact-ish (double) sum and rounds once. Each rounding is at most half an ulp of the output type, and fp32
@@ -75,12 +75,15 @@ public class MatmulLoweringTests(ITestOutputHelper output)
             mm.SetAttr(NpuMatmulLowering.StationaryAttr, new StringAttr(f.StationaryA ? "a" : "b"));
         }
 
-        var func = PassTestUtil.Func(module, "mm");
-        var bundle = NpuIR.Lower(ctx, module, "mm", config).Bundle;
-        Assert.Equal(["npu"], bundle.Steps.Select(s => s.Kind));
+        var tiles = NpuMatmulLowering.Tiles(mm)!;
         var et = t == "f16" ? FloatType.F16 : FloatType.BF16;
         var args = constantB ? new[] { NDArray.Create(et, [m, k], A) } : new[] { NDArray.Create(et, [m, k], A), NDArray.Create(et, [k, n], B) };
-        var reference = GraphEvaluator.Run(func, args)[0].AsDoubles();
+        var reference = GraphEvaluator.Run(PassTestUtil.Func(module, "mm"), args)[0].AsDoubles();
+        pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-matmul-to-tile))", diags)!;
+        Assert.True(pm.Run(module, diags).Succeeded, diags.Render());
+        Assert.Equal(1, module.Walk().Count(o => o.Name == "tile.dispatch"));
+        var bundle = NpuIR.Lower(ctx, module, "mm", config).Bundle;
+        Assert.Equal(["npu"], bundle.Steps.Select(s => s.Kind));
 
         var session = new BundleSession(bundle);   // loads the DRAM image's initial contents (weights), as tessera sim does
         var inputs = bundle.Program.Tensors.Where(x => x.Role == "input").ToList();
@@ -120,7 +123,6 @@ public class MatmulLoweringTests(ITestOutputHelper output)
         double macRate = (double)target.MatrixRows * target.MatrixCols / target.FloatRateDivisor;
         double bytes = 2.0 * ((double)m * k + (double)k * n + (double)m * n);
         double floor = Math.Max((double)m * n * k / macRate, bytes / (double)(target.DmaBandwidthGBps / target.ClockGHz));
-        var tiles = NpuMatmulLowering.Tiles(mm)!;
         output.WriteLine($"{m}x{n}x{k} {t} on {config}: tiles {tiles.Mt}x{tiles.Nt}x{tiles.Kt} {(tiles.StationaryA ? "A" : "B")}-stationary, {result.Cycles} cycles (estimate {tiles.EstimatedCycles}), floor {floor:0}, cycles/floor {result.Cycles / floor:0.000}, worst error/tolerance {worst:0.000}");
         Assert.Equal((long)m * n * k, result.Macs);
         Assert.True(result.Cycles >= floor, $"{result.Cycles} cycles is below the floor {floor}");
@@ -192,7 +194,7 @@ public class MatmulLoweringTests(ITestOutputHelper output)
             "  %d = graph.abs(%c) : (tensor<2x4x4xf16>) -> tensor<2x4x4xf16>\n" +
             "  func.return(%d) : tensor<2x4x4xf16>\n}\n");
         var diags = new DiagnosticBag();
-        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition,npu-tile))", diags)!;
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition,npu-tile,npu-matmul-to-tile))", diags)!;
         Assert.True(pm.Run(module, diags).Succeeded, diags.Render());
         var ops = module.Walk().Where(o => o.Name.StartsWith("graph.", StringComparison.Ordinal)).ToList();
         Assert.Equal("host", (ops[0].GetAttr("npu.place") as StringAttr)?.Value);   // a batched matmul

@@ -1,0 +1,146 @@
+using Tessera.IR;
+
+namespace Tessera.Dialects.Tile;
+
+/// <summary>
+/// The <c>tile</c> dialect: the loop-over-tiles level between the graph and a target, with explicit memrefs in
+/// <c>dram</c>, <c>sram</c> and <c>acc</c> and nothing target-specific (no queues, semaphores or addresses; those come
+/// when a target lowers it). A <c>tile.dispatch</c> stands in the graph for one op: its operands and results are tensors
+/// outside and, inside, block arguments that bind them as DRAM memrefs (inputs, then results; a binding may view the
+/// tensor's elements in another shape), like IREE's dispatch regions. Its body allocates on-chip buffers (<c>tile.alloc</c>), loops over tiles (<c>tile.for</c>), and moves and
+/// computes tiles (<c>tile.load</c>, <c>tile.mma</c>, <c>tile.drain</c>, <c>tile.store</c>).
+/// <para>Tiles are clipped at a memref's edges: a tile op works on the part of its tile that lies inside the DRAM
+/// memref (ragged last tiles). A <c>tile.alloc</c> with <c>buffers = N</c> holds N copies of its tile, used in turn by the
+/// loads and drains that write it, so a target may overlap moving one with computing on another.</para>
+/// </summary>
+public sealed class TileDialect : Dialect
+{
+    public override string Name => "tile";
+
+    private static readonly TypeConstraint Dram = Space(MemorySpace.Dram);
+    private static readonly TypeConstraint Sram = Space(MemorySpace.Sram);
+    private static readonly TypeConstraint Acc = Space(MemorySpace.Acc);
+
+    public static readonly OpDef Dispatch = OpDef.Define("tile.dispatch", "one op as loops over tiles: tensors outside, DRAM memrefs inside")
+        .VariadicOperand("inputs", TC.AnyTensor)
+        .VariadicResult("results", TC.AnyTensor)
+        .Attr("op", AC.String)
+        .With(OpTraits.IsolatedFromAbove | OpTraits.NoTerminator | OpTraits.SingleBlock)
+        .Regions(1)
+        .Verify(VerifyDispatch);
+
+    public static readonly OpDef Alloc = OpDef.Define("tile.alloc", "an on-chip tile buffer (sram or acc) with `buffers` copies")
+        .Result("buffer", new TypeConstraint("memref in sram or acc", t => t is MemRefType { Space: not MemorySpace.Dram, HasStaticShape: true }))
+        .Attr("name", AC.String)
+        .OptionalAttr("buffers", new AttrConstraint("integer in [1, 8]", a => a is IntegerAttr { Value: >= 1 and <= 8 }));
+
+    public static readonly OpDef For = OpDef.Define("tile.for", "for %iv = lower; %iv < upper; %iv += step (static bounds)")
+        .Attr("lower", AC.Int).Attr("upper", AC.Int).Attr("step", AC.Int)
+        .With(OpTraits.NoTerminator | OpTraits.SingleBlock)
+        .Regions(1)
+        .Verify(VerifyFor);
+
+    public static readonly OpDef Load = OpDef.Define("tile.load", "dst = the tile of src at [indices] (with transpose: dst[i][j] = src[r + j][c + i])")
+        .Operand("src", Dram).Operand("dst", Sram).VariadicOperand("indices", TC.Index)
+        .OptionalAttr("transpose", AC.Unit)
+        .Verify(op => VerifyMove(op, op.Operand(0), op.Operand(1)));
+
+    public static readonly OpDef Store = OpDef.Define("tile.store", "the tile of dst at [indices] = src (with transpose: dst[r + j][c + i] = src[i][j])")
+        .Operand("src", Sram).Operand("dst", Dram).VariadicOperand("indices", TC.Index)
+        .OptionalAttr("transpose", AC.Unit)
+        .Verify(op => VerifyMove(op, op.Operand(1), op.Operand(0)));
+
+    public static readonly OpDef Mma = OpDef.Define("tile.mma", "acc = (k == 0 ? 0 : acc) + s . w, fp32 accumulation")
+        .Operand("s", Sram).Operand("w", Sram).Operand("acc", Acc).Operand("k", TC.Index)
+        .Verify(VerifyMma);
+
+    public static readonly OpDef Drain = OpDef.Define("tile.drain", "dst = acc, converted to dst's element type")
+        .Operand("acc", Acc).Operand("dst", Sram)
+        .Verify(op => Shape(op.Operand(0)).SequenceEqual(Shape(op.Operand(1))) ? null : "acc and dst must have the same shape");
+
+    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain];
+
+    private static TypeConstraint Space(MemorySpace s) =>
+        new($"memref in {s.ToString().ToLowerInvariant()}", t => t is MemRefType m && m.Space == s && m.HasStaticShape);
+
+    private static long[] Shape(Value? v) => [.. ((ShapedType)v!.Type).Shape!.Select(d => d.Size)];
+
+    private static string? VerifyDispatch(Operation op)
+    {
+        var body = op.Regions[0].EntryBlock;
+        if (body is null)
+        {
+            return "needs a body";
+        }
+
+        var expected = op.Operands.Select(v => v!.Type).Concat(op.Results.Select(r => r.Type)).ToList();
+        if (body.Arguments.Count != expected.Count)
+        {
+            return $"the body binds {body.Arguments.Count} memrefs for {expected.Count} operands and results";
+        }
+
+        for (int i = 0; i < expected.Count; i++)
+        {
+            // A binding views the tensor's elements row-major, so it may fold dims (a [1, S, K] tensor as S x K).
+            if (expected[i] is not TensorType t || body.Arguments[i].Type is not MemRefType m || m.Space != MemorySpace.Dram
+                || m.ElementType != t.ElementType || m.ElementCount != t.ElementCount)
+            {
+                return $"binding #{i} must be a dram memref with {expected[i]}'s element type and count, not {body.Arguments[i].Type}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? VerifyFor(Operation op)
+    {
+        long Get(string n) => ((IntegerAttr)op.GetAttr(n)!).Value;
+        var body = op.Regions[0].EntryBlock;
+        if (Get("step") < 1 || Get("upper") < Get("lower"))
+        {
+            return "needs step >= 1 and upper >= lower";
+        }
+
+        return body is { Arguments.Count: 1 } && body.Arguments[0].Type is IndexType ? null : "the body takes one index argument";
+    }
+
+    /// <summary>A tile move between <paramref name="mem"/> (DRAM) and <paramref name="tile"/> (SRAM): one index per DRAM
+    /// dim, element types equal, and the tile (transposed: its last two dims swapped) no larger than the memref.</summary>
+    private static string? VerifyMove(Operation op, Value? mem, Value? tile)
+    {
+        long[] m = Shape(mem), t = Shape(tile);
+        if (op.NumOperands - 2 != m.Length)
+        {
+            return $"needs {m.Length} indices, one per dram dim";
+        }
+
+        if (((ShapedType)mem!.Type).ElementType != ((ShapedType)tile!.Type).ElementType)
+        {
+            return "the dram memref and the tile must have the same element type";
+        }
+
+        if (op.GetAttr("transpose") is not null)
+        {
+            if (t.Length < 2)
+            {
+                return "a transposed move needs a tile of rank 2 or more";
+            }
+
+            t = [.. t];
+            (t[^1], t[^2]) = (t[^2], t[^1]);
+        }
+
+        return t.Length == m.Length && t.Zip(m).All(p => p.First <= p.Second) ? null : $"tile {string.Join('x', t)} does not fit memref {string.Join('x', m)}";
+    }
+
+    private static string? VerifyMma(Operation op)
+    {
+        long[] s = Shape(op.Operand(0)), w = Shape(op.Operand(1)), acc = Shape(op.Operand(2));
+        if (s.Length != 2 || w.Length != 2 || acc.Length != 2 || s[1] != w[0] || acc[0] != s[0] || acc[1] != w[1])
+        {
+            return "needs s[P x K], w[K x Q] and acc[P x Q]";
+        }
+
+        return ((ShapedType)op.Operand(2)!.Type).ElementType is FloatType { Width: 32 } ? null : "the accumulator holds f32";
+    }
+}

@@ -1,0 +1,160 @@
+using Tessera.Dialects;
+using Tessera.Dialects.Tile;
+using Tessera.Passes.Npu;
+
+namespace Tessera.Passes.Transforms;
+
+/// <summary>
+/// Rewrites every matmul that <c>npu-partition</c> put on the NPU and <c>npu-tile</c> tiled into a <c>tile.dispatch</c>:
+/// loops over the chosen tiles with explicit memrefs, in the matrix unit's terms X[P×Q] = S[P×K]·W[K×Q]: S streams
+/// through the array, W is stationary. With <c>npu.stationary = "b"</c>, S = A, W = B and X = C; with <c>"a"</c>,
+/// S = Bᵀ, W = Aᵀ and X = Cᵀ, the transposes being the loads' and the store's. A gemm's transposed constant weight is
+/// transposed here, at compile time, and its bias becomes a row-broadcast <c>graph.add</c> after the dispatch.
+/// </summary>
+public sealed class NpuMatmulToTilePass : Pass
+{
+    public override string Flag => "npu-matmul-to-tile";
+    public override string Summary => "rewrites tiled NPU matmuls as tile.dispatch loops over tiles with dram/sram/acc memrefs";
+    public override string? AnchorOp => "func.func";
+
+    public override PassResult Run(Operation op, PassContext context)
+    {
+        if (op.Regions.Count != 1 || op.Regions[0].Blocks.Count == 0)
+        {
+            return PassResult.Unchanged;
+        }
+
+        var matmuls = op.Regions[0].Blocks.SelectMany(b => b.Operations)
+            .Where(o => o.Name is "graph.mat_mul" or "graph.gemm" && (o.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu).ToList();
+        foreach (var mm in matmuls)
+        {
+            if (NpuMatmulLowering.Tiles(mm) is not { } tiles)
+            {
+                context.Diagnostics.Add(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, "npu-matmul-to-tile: the matmul has no npu.tile_* attributes: run npu-tile first", mm.Location));
+                return PassResult.Failed;
+            }
+
+            Rewrite(context.Context, mm, tiles);
+            Count("num-dispatches", 1);
+        }
+
+        return matmuls.Count > 0 ? PassResult.Changed : PassResult.Unchanged;
+    }
+
+    private static void Rewrite(Context ctx, Operation mm, Tessera.Npu.Lowering.MatmulTiles tiles)
+    {
+        var b = new OpBuilder(ctx);
+        b.SetInsertionPoint(mm);
+        var (m, n, k) = NpuPlacement.MatmulProblem(mm);
+        var a = mm.Operand(0)!;
+        var w = NpuPlacement.TransB(mm) ? TransposedConstant(b, mm.Operand(1)!) : mm.Operand(1)!;
+        var result = (TensorType)mm.Result(0).Type;
+        var et = result.ElementType;
+        var dispatch = b.Create(TileDialect.Dispatch, mm.Location, [a, w], [result], [new("op", new StringAttr(mm.Name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
+        var body = dispatch.Regions[0].AddBlock();
+        Value A = Bind(body, [m, k], et, "A"), B = Bind(body, [k, n], et, "B"), C = Bind(body, [m, n], et, "C");
+
+        bool tr = tiles.StationaryA;
+        long p = tr ? n : m, q = tr ? m : n;
+        long pt = Math.Min(tr ? tiles.Nt : tiles.Mt, p), qt = Math.Min(tr ? tiles.Mt : tiles.Nt, q), kt = Math.Min(tiles.Kt, k);
+        var ib = new OpBuilder(ctx);
+        ib.SetInsertionPointToEnd(body);
+        Value Alloc(string name, long rows, long cols, Type elem, MemorySpace space, int buffers)
+        {
+            var attrs = new List<KeyValuePair<string, Attribute>> { new("name", new StringAttr(name)) };
+            if (buffers > 1)
+            {
+                attrs.Add(new("buffers", IntegerAttr.I64(buffers)));
+            }
+
+            var v = ib.Create(TileDialect.Alloc, mm.Location, [], [new MemRefType([new Dim(rows), new Dim(cols)], elem, space)], attrs).Result(0);
+            v.NameHint = name;
+            return v;
+        }
+
+        var s = Alloc("stream", pt, kt, et, MemorySpace.Sram, 2);
+        var sw = Alloc("stationary", kt, qt, et, MemorySpace.Sram, 2);
+        var x = Alloc("out", pt, qt, et, MemorySpace.Sram, 2);
+        var acc = Alloc("acc", pt, qt, FloatType.F32, MemorySpace.Acc, 1);
+        var (pLoop, pi) = For(ib, mm.Location, p, pt, "p");
+        var (qLoop, qi) = For(pLoop, mm.Location, q, qt, "q");
+        var (kLoop, ki) = For(qLoop, mm.Location, k, kt, "k");
+        Move(kLoop, TileDialect.Load, tr ? B : A, s, tr ? [ki, pi] : [pi, ki], tr, mm.Location);
+        Move(kLoop, TileDialect.Load, tr ? A : B, sw, tr ? [qi, ki] : [ki, qi], tr, mm.Location);
+        kLoop.Create(TileDialect.Mma, mm.Location, [s, sw, acc, ki], []);
+        qLoop.Create(TileDialect.Drain, mm.Location, [acc, x], []);
+        Move(qLoop, TileDialect.Store, x, C, tr ? [qi, pi] : [pi, qi], tr, mm.Location);
+
+        Value replacement = dispatch.Result(0);
+        if (mm.Name == "graph.gemm" && mm.NumOperands > 2 && mm.Operand(2)!.DefiningOp?.Name != "graph.none")
+        {
+            // The bias is one value per output column: a row-broadcast add on the NPU after the dispatch.
+            dispatch.Result(0).NameHint = mm.Result(0).NameHint is { } h ? h + ".mm" : null;
+            var add = b.Create("graph.add", mm.Location, [dispatch.Result(0), mm.Operand(2)!], [result], [new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))]);
+            replacement = add.Result(0);
+        }
+
+        replacement.NameHint = mm.Result(0).NameHint;
+        var weight = mm.Operand(1)!;
+        mm.Result(0).ReplaceAllUsesWith(replacement);
+        mm.Erase();
+        if (!ReferenceEquals(weight, w) && !weight.HasUses)
+        {
+            weight.DefiningOp!.Erase();   // the untransposed weight, now unused
+        }
+    }
+
+    private static BlockArgument Bind(Block body, long[] shape, Type elem, string name)
+    {
+        var arg = body.AddArgument(new MemRefType([.. shape.Select(d => new Dim(d))], elem, MemorySpace.Dram));
+        arg.NameHint = name;
+        return arg;
+    }
+
+    private static (OpBuilder Body, Value Iv) For(OpBuilder outer, Location loc, long upper, long step, string name)
+    {
+        var loop = outer.Create(TileDialect.For, loc, [], [], [new("lower", IntegerAttr.I64(0)), new("upper", IntegerAttr.I64(upper)), new("step", IntegerAttr.I64(step))], regions: 1);
+        var block = loop.Regions[0].AddBlock();
+        var iv = block.AddArgument(IndexType.Instance);
+        iv.NameHint = name;
+        var inner = new OpBuilder(outer.Context);
+        inner.SetInsertionPointToEnd(block);
+        return (inner, iv);
+    }
+
+    private static void Move(OpBuilder b, OpDef def, Value src, Value dst, Value[] indices, bool transpose, Location loc) =>
+        b.Create(def, loc, [src, dst, .. indices], [], transpose ? [new("transpose", UnitAttr.Instance)] : []);
+
+    /// <summary>A constant holding the transpose of a 2-D constant (gemm's transB weight, transposed once at compile time).</summary>
+    private static Value TransposedConstant(OpBuilder b, Value weight)
+    {
+        var d = (DenseElementsAttr)weight.DefiningOp!.GetAttr("value")!;
+        var shape = NpuPlacement.Shape(weight);
+        long rows = shape[0], cols = shape[1];
+        int e = d.IsSplat ? 0 : (int)(d.Storage.Length / d.ElementCount);
+        var type = TensorType.Of(d.ShapedType.ElementType, [cols, rows]);
+        DenseElementsAttr t;
+        if (d.IsSplat)
+        {
+            t = new DenseElementsAttr(type, d.Storage, true);
+        }
+        else
+        {
+            var src = d.Storage.Slice(0, checked((int)d.Storage.Length));
+            var bytes = new byte[src.Length];
+            for (long r = 0; r < rows; r++)
+            {
+                for (long c = 0; c < cols; c++)
+                {
+                    src.Slice((int)(((r * cols) + c) * e), e).CopyTo(bytes.AsSpan((int)(((c * rows) + r) * e)));
+                }
+            }
+
+            t = new DenseElementsAttr(type, new ArrayStorage(bytes));
+        }
+
+        var c0 = b.Create("arith.constant", weight.DefiningOp!.Location, [], [type], [new("value", t)]);
+        c0.Result(0).NameHint = weight.NameHint is { } h ? h + ".T" : null;
+        return c0.Result(0);
+    }
+}

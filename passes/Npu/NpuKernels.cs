@@ -47,7 +47,7 @@ public static class NpuKernels
                 var w = op.Operand(1);
                 return (a == -1 || a == rank - 1) && ((TensorType)w.Type).ElementCount == Cols(op.Result(0)) ? "" : "normalization over more than the last axis";
             case "graph.rope":
-                return Rope(op) is not null ? "" : "rope layout other than [1, H, S, D] or [1, S, H, D] with [S, D] tables, or interleaved";
+                return Rope(op) is not null ? "" : "rope layout other than [1, H, S, D] or [1, S, H, D] with [S, D] tables (interleaved: [1, H, S, D] only)";
             case "graph.sdpa":
                 return Attention(op) is not null ? ""
                     : "attention other than f16/bf16 [1, H, S, D] with no mask, is_causal, or a bool/f16/bf16 mask broadcasting to [1, Hq, S, T]";
@@ -102,14 +102,10 @@ public static class NpuKernels
         return null;
     }
 
-    /// <summary>(heads-major?, H, S, D) when x is [1, H, S, D] (true) or [1, S, H, D] (false) and cos/sin hold S·D values.</summary>
+    /// <summary>(heads-major?, H, S, D) when x is [1, H, S, D] (true) or [1, S, H, D] (false) and cos/sin hold S·D values;
+    /// interleaved only heads-major (see <see cref="Emit"/>).</summary>
     private static (bool HeadsMajor, int H, int S, int D)? Rope(Operation op)
     {
-        if ((op.GetAttr("interleaved") as IntegerAttr)?.Value is { } il && il != 0)
-        {
-            return null;
-        }
-
         var x = NpuPlacement.Shape(op.Operand(0));
         var c = NpuPlacement.Shape(op.Operand(1));
         var s = NpuPlacement.Shape(op.Operand(2));
@@ -121,8 +117,10 @@ public static class NpuKernels
         long tableRows = c.Aggregate(1L, (p, q) => p * q) / x[3];
         bool headsMajor = c[^2] == x[2] && tableRows == x[2];
         bool tokenMajor = c.Length == 4 && c[^2] == 1 && c[^3] == x[1] && tableRows == x[1];
-        return headsMajor ? (true, (int)x[1], (int)x[2], (int)x[3]) : tokenMajor ? (false, (int)x[2], (int)x[1], (int)x[3]) : null;
+        return headsMajor ? (true, (int)x[1], (int)x[2], (int)x[3]) : tokenMajor && !Interleaved(op) ? (false, (int)x[2], (int)x[1], (int)x[3]) : null;
     }
+
+    private static bool Interleaved(Operation op) => (op.GetAttr("interleaved") as IntegerAttr)?.Value is { } il && il != 0;
 
     /// <summary>The attention shape for f16/bf16 q [1, Hq, S, D], k and v [1, Hkv, T, D], with no mask, is_causal, a
     /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above), or any other mask
@@ -232,6 +230,9 @@ public static class NpuKernels
                     return;
                 }
 
+                // Interleaved (pairwise) rope is rotate_half rope on heads of size 2: one head's [S, D] x and the [S, D] tables
+                // are [S·D/2, 2] arrays whose rows are the pairs, so the same kernel runs it with no re-layout.
+                bool pairs = Interleaved(op);
                 for (int head = 0; head < h; head++)
                 {
                     if (head > 0)
@@ -240,7 +241,7 @@ public static class NpuKernels
                     }
 
                     long off = (long)head * s * d * 2;
-                    VectorKernels.Rope(pb, s, 1, d, ins[0].DramAddress + off, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress + off, type);
+                    VectorKernels.Rope(pb, pairs ? s * d / 2 : s, 1, pairs ? 2 : d, ins[0].DramAddress + off, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress + off, type);
                 }
 
                 return;

@@ -76,9 +76,12 @@ public class DecodeOpsLoweringTests(ITestOutputHelper output)
     }
 
     /// <summary>Decode attention as the GGUF graphs have it: one query row per head (GQA 4:2) against a 96-slot cache with
-    /// a [1, 1, 1, T] boolean mask input; the hidden slots hold large values that would dominate if they leaked.</summary>
-    [Fact]
-    public void SdpaWithBooleanMaskInput()
+    /// a [1, 1, 1, T] boolean mask input; the hidden slots hold large values that would dominate if they leaked. The same
+    /// mask as a constant (not causal, so it too goes to the kernel as a tensor, stored in DRAM as a weight).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SdpaWithBooleanMask(bool constant)
     {
         const int hq = 4, hkv = 2, t = 96, d = 32, pos = 40;
         var rng = new Random(3);
@@ -95,7 +98,14 @@ public class DecodeOpsLoweringTests(ITestOutputHelper output)
         string qt = $"tensor<1x{hq}x1x{d}xf16>", kt = $"tensor<1x{hkv}x{t}x{d}xf16>", mt = $"tensor<1x1x1x{t}xi1>";
         var text = $"func.func @f(%q: {qt}, %k: {kt}, %v: {kt}, %m: {mt}) -> {qt} {{\n" +
             $"  %o = graph.sdpa(%q, %k, %v, %m) {{is_causal = 0, scale = 0.2 : f32}} : ({qt}, {kt}, {kt}, {mt}) -> {qt}\n  func.return(%o) : {qt}\n}}\n";
-        var got = Run(text, ["graph.sdpa"], F16(q), F16(k), F16(v), mask);
+        if (constant)
+        {
+            string bits = string.Join(", ", mask.Select(b => b != 0 ? "true" : "false"));
+            text = text.Replace($", %m: {mt})", ")", StringComparison.Ordinal)
+                .Replace("  %o = ", $"  %m = arith.constant dense<[[[[{bits}]]]]> : {mt}\n  %o = ", StringComparison.Ordinal);
+        }
+
+        var got = constant ? Run(text, ["graph.sdpa"], F16(q), F16(k), F16(v)) : Run(text, ["graph.sdpa"], F16(q), F16(k), F16(v), mask);
         for (int h = 0; h < hq; h++)
         {
             int g = h / (hq / hkv);

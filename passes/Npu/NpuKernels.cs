@@ -246,12 +246,19 @@ public static class NpuKernels
 
                 return;
             case "graph.sdpa":
+                // The kernel writes [S, Hq, D]; with one query position (decode) or one head that is already [1, Hq, S, D],
+                // otherwise a second step permutes it.
                 var shape = Attention(op)!;
-                var tmp = scratch();
-                AttentionKernel.EmitInto(pb, shape, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, tmp.DramAddress, type,
+                bool direct = shape.S == 1 || shape.Hq == 1;
+                long dst = direct ? output.DramAddress : scratch().DramAddress;
+                AttentionKernel.EmitInto(pb, shape, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, dst, type,
                     mask: shape.Mask is null ? -1 : ins[3].DramAddress);
-                next();
-                DmaKernels.Permute(pb, [shape.S, shape.Hq, shape.D], [1, 0, 2], tmp.DramAddress, output.DramAddress, 2);
+                if (!direct)
+                {
+                    next();
+                    DmaKernels.Permute(pb, [shape.S, shape.Hq, shape.D], [1, 0, 2], dst, output.DramAddress, 2);
+                }
+
                 return;
             default:
                 throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, $"NPU lowering: no kernel for {op.Name}", op.Location));

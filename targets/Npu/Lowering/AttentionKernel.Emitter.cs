@@ -47,7 +47,7 @@ public static partial class AttentionKernel
 
         public void Run()
         {
-            pb.Comment($"{type} attention Hq={s.Hq} Hkv={s.Hkv} S={s.S} T={s.T} D={s.D} causal={s.Causal} qOffset={s.QOffset} mask={s.Mask?.ToString() ?? "none"} scale={s.EffectiveScale.ToString("R", Ci)}, " +
+            pb.Comment($"{type} attention Hq={s.Hq} Hkv={s.Hkv} S={s.S} T={s.T} D={s.D} causal={s.Causal} qOffset={s.QOffset} mask={(s.Mask is { } mm ? $"{mm.Type}[{mm.Heads},{mm.Rows},T]" : "none")} scale={s.EffectiveScale.ToString("R", Ci)}, " +
                 $"tiles Br={tl.Br} ({tl.HeadsPerBlock}x{tl.RowsPerHead}) Bc={tl.Bc}, {_steps.Count} steps");
             var free = new List<int> { SemKFree, SemVFree, SemQFree, SemPvFree, SemOutFree };
             if (s.Mask is not null)

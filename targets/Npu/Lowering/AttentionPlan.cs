@@ -14,7 +14,7 @@ public sealed record AttentionShape(int Hq, int Hkv, int S, int T, int D, bool C
 
 /// <summary>A runtime mask: a dense row-major [<see cref="Heads"/>, <see cref="Rows"/>, T] tensor in DRAM, broadcast over
 /// query heads when Heads = 1 (else Heads = Hq) and over query positions when Rows = 1 (else Rows = S). <see cref="Type"/>
-/// "bool" (one byte, nonzero = visible) or "f16"/"bf16" (added to the scores; −inf and anything below −1e30 count as −1e30).</summary>
+/// "bool" (one byte, 1 = visible, 0 = hidden) or "f16"/"bf16" (added to the scores; −inf and anything below −1e30 count as −1e30).</summary>
 public sealed record AttentionMask(string Type, int Heads, int Rows)
 {
     /// <summary>Bytes per element in DRAM.</summary>

@@ -47,9 +47,10 @@ public static class NpuKernels
                 var w = op.Operand(1);
                 return (a == -1 || a == rank - 1) && ((TensorType)w.Type).ElementCount == Cols(op.Result(0)) ? "" : "normalization over more than the last axis";
             case "graph.rope":
-                return Rope(op) is not null ? "" : "rope layout other than [1, H, S, D] or [1, S, H, D] with [S, D] tables, or interleaved";
+                return Rope(op) is not null ? "" : "rope layout other than [1, H, S, D] or [1, S, H, D] with [S, D] tables (interleaved: [1, H, S, D] only)";
             case "graph.sdpa":
-                return Attention(op) is not null ? "" : "attention with a mask that is not causal, or shapes other than [1, H, S, D]";
+                return Attention(op) is not null ? ""
+                    : "attention other than f16/bf16 [1, H, S, D] with no mask, is_causal, or a bool/f16/bf16 mask broadcasting to [1, Hq, S, T]";
         }
 
         return null;
@@ -101,14 +102,10 @@ public static class NpuKernels
         return null;
     }
 
-    /// <summary>(heads-major?, H, S, D) when x is [1, H, S, D] (true) or [1, S, H, D] (false) and cos/sin hold S·D values.</summary>
+    /// <summary>(heads-major?, H, S, D) when x is [1, H, S, D] (true) or [1, S, H, D] (false) and cos/sin hold S·D values;
+    /// interleaved only heads-major (see <see cref="Emit"/>).</summary>
     private static (bool HeadsMajor, int H, int S, int D)? Rope(Operation op)
     {
-        if ((op.GetAttr("interleaved") as IntegerAttr)?.Value is { } il && il != 0)
-        {
-            return null;
-        }
-
         var x = NpuPlacement.Shape(op.Operand(0));
         var c = NpuPlacement.Shape(op.Operand(1));
         var s = NpuPlacement.Shape(op.Operand(2));
@@ -120,35 +117,60 @@ public static class NpuKernels
         long tableRows = c.Aggregate(1L, (p, q) => p * q) / x[3];
         bool headsMajor = c[^2] == x[2] && tableRows == x[2];
         bool tokenMajor = c.Length == 4 && c[^2] == 1 && c[^3] == x[1] && tableRows == x[1];
-        return headsMajor ? (true, (int)x[1], (int)x[2], (int)x[3]) : tokenMajor ? (false, (int)x[2], (int)x[1], (int)x[3]) : null;
+        return headsMajor ? (true, (int)x[1], (int)x[2], (int)x[3]) : tokenMajor && !Interleaved(op) ? (false, (int)x[2], (int)x[1], (int)x[3]) : null;
     }
 
-    /// <summary>The attention shape for q [1, Hq, S, D], k and v [1, Hkv, T, D], with no mask, is_causal, or a
-    /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above).</summary>
+    private static bool Interleaved(Operation op) => (op.GetAttr("interleaved") as IntegerAttr)?.Value is { } il && il != 0;
+
+    /// <summary>The attention shape for f16/bf16 q [1, Hq, S, D], k and v [1, Hkv, T, D], with no mask, is_causal, a
+    /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above), or any other mask
+    /// tensor (computed at run time, or constant) of bool or the element type that broadcasts to [1, Hq, S, T] as
+    /// [1|Hq, 1|S, T]: the kernel reads it per key block.</summary>
     private static AttentionShape? Attention(Operation op)
     {
         var q = NpuPlacement.Shape(op.Operand(0));
         var k = NpuPlacement.Shape(op.Operand(1));
         var v = NpuPlacement.Shape(op.Operand(2));
-        if (q.Length != 4 || k.Length != 4 || !v.SequenceEqual(k) || q[0] != 1 || k[0] != 1 || q[3] != k[3] || k[1] == 0 || q[1] % k[1] != 0)
+        string? et = NpuPlacement.DType(op.Result(0).Type);
+        if (q.Length != 4 || k.Length != 4 || !v.SequenceEqual(k) || q[0] != 1 || k[0] != 1 || q[3] != k[3] || k[1] == 0 || q[1] % k[1] != 0
+            || et is not ("f16" or "bf16") || Enumerable.Range(0, 3).Any(i => NpuPlacement.DType(op.Operand(i).Type) != et))
         {
             return null;
         }
 
         long s = q[2], t = k[2];
         bool causal = (op.GetAttr("is_causal") as IntegerAttr)?.Value is { } c && c != 0;
-        if (op.NumOperands > 3 && op.Operand(3).DefiningOp is { } m && m.Name != "graph.none")
+        AttentionMask? mask = null;
+        if (op.NumOperands > 3 && op.Operand(3).DefiningOp is var m && m?.Name != "graph.none")
         {
-            if (m.Name != "arith.constant" || m.GetAttr("value") is not DenseElementsAttr d || d.ElementCount != s * t || !IsCausal(d, s, t))
+            if (m?.Name == "arith.constant" && m.GetAttr("value") is DenseElementsAttr d && d.ElementCount == s * t && IsCausal(d, s, t))
+            {
+                causal = true;
+            }
+            else if ((mask = RuntimeMask(op.Operand(3), et, q[1], s, t)) is null)
             {
                 return null;
             }
-
-            causal = true;
         }
 
         double scale = (op.GetAttr("scale") as FloatAttr)?.Value ?? (1 / Math.Sqrt(q[3]));
-        return scale > 0 ? new AttentionShape((int)q[1], (int)k[1], (int)s, (int)t, (int)q[3], causal, (int)(t - s), (float)scale) : null;
+        return scale > 0 && (!causal || t >= s)
+            ? new AttentionShape((int)q[1], (int)k[1], (int)s, (int)t, (int)q[3], causal, causal ? (int)(t - s) : 0, (float)scale, mask) : null;
+    }
+
+    /// <summary>A mask of bool or <paramref name="et"/> whose shape, right-aligned against [1, Hq, S, T], is [.., 1|Hq, 1|S, T].</summary>
+    private static AttentionMask? RuntimeMask(Value mask, string et, long hq, long s, long t)
+    {
+        string? mt = NpuPlacement.DType(mask.Type);
+        var shape = NpuPlacement.Shape(mask);
+        long Dim(int fromEnd) => shape.Length >= fromEnd ? shape[^fromEnd] : 1;
+        if ((mt != "bool" && mt != et) || shape.Length is < 1 or > 4 || Dim(1) != t || Dim(2) is var r && r != 1 && r != s
+            || Dim(3) is var h && h != 1 && h != hq || Dim(4) != 1)
+        {
+            return null;
+        }
+
+        return new AttentionMask(mt, (int)Dim(3), (int)Dim(2));
     }
 
     private static bool IsCausal(DenseElementsAttr d, long s, long t)
@@ -208,6 +230,9 @@ public static class NpuKernels
                     return;
                 }
 
+                // Interleaved (pairwise) rope is rotate_half rope on heads of size 2: one head's [S, D] x and the [S, D] tables
+                // are [S·D/2, 2] arrays whose rows are the pairs, so the same kernel runs it with no re-layout.
+                bool pairs = Interleaved(op);
                 for (int head = 0; head < h; head++)
                 {
                     if (head > 0)
@@ -216,16 +241,24 @@ public static class NpuKernels
                     }
 
                     long off = (long)head * s * d * 2;
-                    VectorKernels.Rope(pb, s, 1, d, ins[0].DramAddress + off, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress + off, type);
+                    VectorKernels.Rope(pb, pairs ? s * d / 2 : s, 1, pairs ? 2 : d, ins[0].DramAddress + off, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress + off, type);
                 }
 
                 return;
             case "graph.sdpa":
+                // The kernel writes [S, Hq, D]; with one query position (decode) or one head that is already [1, Hq, S, D],
+                // otherwise a second step permutes it.
                 var shape = Attention(op)!;
-                var tmp = scratch();
-                AttentionKernel.EmitInto(pb, shape, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, tmp.DramAddress, type);
-                next();
-                DmaKernels.Permute(pb, [shape.S, shape.Hq, shape.D], [1, 0, 2], tmp.DramAddress, output.DramAddress, 2);
+                bool direct = shape.S == 1 || shape.Hq == 1;
+                long dst = direct ? output.DramAddress : scratch().DramAddress;
+                AttentionKernel.EmitInto(pb, shape, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, dst, type,
+                    mask: shape.Mask is null ? -1 : ins[3].DramAddress);
+                if (!direct)
+                {
+                    next();
+                    DmaKernels.Permute(pb, [shape.S, shape.Hq, shape.D], [1, 0, 2], dst, output.DramAddress, 2);
+                }
+
                 return;
             default:
                 throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, $"NPU lowering: no kernel for {op.Name}", op.Location));

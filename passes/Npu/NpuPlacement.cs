@@ -40,7 +40,8 @@ public static class NpuPlacement
             return (Alias, null);
         }
 
-        if (floats && NpuKernels.Vector(op) is { } why)
+        // sdpa may take a bool mask; NpuKernels checks its types itself.
+        if ((floats || op.Name == "graph.sdpa") && NpuKernels.Vector(op) is { } why)
         {
             return why.Length == 0 ? (Npu, null) : (Host, why);
         }

@@ -7,24 +7,27 @@ public static partial class AttentionKernel
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
+    /// <summary>Magnitude of a masked score: far below any real score, yet scale·(−1e30 − m) stays finite for scale up to ~1e8.</summary>
+    private const float MaskBig = 1e30f;
+
     private sealed class Emitter
     {
         private const int E = 2;
         private readonly ProgramBuilder pb;
         private readonly AttentionShape s;
         private readonly AttentionTiles tl;
-        private readonly long q, k, v, dst;
+        private readonly long q, k, v, dst, mask;
         private readonly string type;
         private readonly NpuTarget _t;
         private readonly AttentionLayout _lay;
         private readonly List<RowBlock> _rbs;
         private readonly List<AttnStep> _steps;
 
-        public Emitter(ProgramBuilder pb, AttentionShape s, AttentionTiles tl, long q, long k, long v, long dst, string type)
+        public Emitter(ProgramBuilder pb, AttentionShape s, AttentionTiles tl, long q, long k, long v, long dst, string type, long mask)
         {
-            (this.pb, this.s, this.tl, this.q, this.k, this.v, this.dst, this.type) = (pb, s, tl, q, k, v, dst, type);
+            (this.pb, this.s, this.tl, this.q, this.k, this.v, this.dst, this.type, this.mask) = (pb, s, tl, q, k, v, dst, type, mask);
             _t = pb.Target;
-            _lay = AttentionLayout.Of(_t, s.D, tl.Br, tl.Bc, E, pb.Alloc);
+            _lay = AttentionLayout.Of(_t, s, tl.Br, tl.Bc, E, pb.Alloc);
             _rbs = AttentionPlan.RowBlocks(s, tl);
             _steps = AttentionPlan.Steps(s, tl, _rbs);
         }
@@ -44,9 +47,15 @@ public static partial class AttentionKernel
 
         public void Run()
         {
-            pb.Comment($"{type} attention Hq={s.Hq} Hkv={s.Hkv} S={s.S} T={s.T} D={s.D} causal={s.Causal} qOffset={s.QOffset} scale={s.EffectiveScale.ToString("R", Ci)}, " +
+            pb.Comment($"{type} attention Hq={s.Hq} Hkv={s.Hkv} S={s.S} T={s.T} D={s.D} causal={s.Causal} qOffset={s.QOffset} mask={(s.Mask is { } mm ? $"{mm.Type}[{mm.Heads},{mm.Rows},T]" : "none")} scale={s.EffectiveScale.ToString("R", Ci)}, " +
                 $"tiles Br={tl.Br} ({tl.HeadsPerBlock}x{tl.RowsPerHead}) Bc={tl.Bc}, {_steps.Count} steps");
-            foreach (int sem in new[] { SemKFree, SemVFree, SemQFree, SemPvFree, SemOutFree })
+            var free = new List<int> { SemKFree, SemVFree, SemQFree, SemPvFree, SemOutFree };
+            if (s.Mask is not null)
+            {
+                free.Add(SemMaskFree);
+            }
+
+            foreach (int sem in free)
             {
                 Line($"sem.post sem={sem} count=2");
             }
@@ -56,6 +65,15 @@ public static partial class AttentionKernel
             // only after taking that K load's token, so the happens-before chain covers it.
             var consts = new float[16 + (s.Causal ? 2 * tl.Bc : 0)];
             consts[0] = s.EffectiveScale;
+            if (s.Mask is not null)
+            {
+                // A runtime mask maps to 0 / −1e30 rather than −inf: a row whose first key block is all masked then has a finite
+                // max (−1e30), exp(0) weights that the next visible block's α = exp(scale·(−1e30 − m)) = 0 wipes out, and no
+                // −inf − (−inf) = NaN anywhere.
+                // A float mask is added before the scale multiplies (S − m), so it is divided by the scale first.
+                (consts[1], consts[2], consts[3]) = (MaskBig, -MaskBig, 1 / s.EffectiveScale);
+            }
+
             for (int i = 16 + tl.Bc; i < consts.Length; i++)
             {
                 consts[i] = float.NegativeInfinity;
@@ -94,6 +112,18 @@ public static partial class AttentionKernel
                 int desc = pb.Desc(E, rb.Nh, rb.Ns, d, (long)s.S * d * E, (long)d * E, E, (long)rb.Ns * d * E, (long)d * E, E);
                 long src = q + ((((long)rb.H0 * s.S) + rb.S0) * d * E);
                 Line($"dma.load desc={desc} sram={H(_lay.Q[st.Rb % 2])} dram={H(src)}{ProgramBuilder.Sync(SemQFree, 0)}");
+            }
+
+            if (s.Mask is { } mk)
+            {
+                // The block's distinct mask rows (heads × positions, each only if the mask has them), keys [J0, J0+bc). No
+                // signal: like Q it sits ahead of a K load whose token the matrix unit takes before the S drain the vector
+                // unit waits on. The buffer is free once the softmax two steps back widened its tile (SemMaskFree).
+                var (mh, ms) = mk.Tile(rb);
+                int me = mk.Elem;
+                int desc = pb.Desc(me, mh, ms, bc, (long)mk.Rows * s.T * me, (long)s.T * me, me, (long)ms * bc * me, (long)bc * me, me);
+                long src = mask + (((((long)(mk.Heads > 1 ? rb.H0 : 0) * mk.Rows) + (mk.Rows > 1 ? rb.S0 : 0)) * s.T) + st.J0) * me;
+                Line($"dma.load desc={desc} sram={H(_lay.MaskIn[i % 2])} dram={H(src)}{ProgramBuilder.Sync(SemMaskFree, 0)}");
             }
 
             long kv = (((long)g * s.T) + st.J0) * d * E;
@@ -205,6 +235,11 @@ public static partial class AttentionKernel
             long sb = _lay.S[i % 2], mNew = _lay.M[i % 2], mOld = _lay.M[(i + 1) % 2], l = _lay.L[st.Rb % 2];
             long Row(int r) => sb + ((long)r * bc * 4);
             var ops = new List<string>();
+            if (s.Mask is not null)
+            {
+                RuntimeMask(i, ops);
+            }
+
             if (st.Masked)
             {
                 for (int r = 0; r < nr; r++)
@@ -217,7 +252,8 @@ public static partial class AttentionKernel
                 }
             }
 
-            // A row's first key block always shows it key 0 (qOffset ≥ 0), so its max is finite and m needs no −inf start.
+            // A row's first key block always shows it key 0 (qOffset ≥ 0) or, with a runtime mask, scores of −1e30 at worst,
+            // so its max is finite and m needs no −inf start.
             for (int r = 0; r < nr; r++)
             {
                 ops.Add($"v.rmax dst={H((st.First ? mNew : _lay.Mx) + (r * 4))} a={H(Row(r))} n={bc}");
@@ -252,6 +288,44 @@ public static partial class AttentionKernel
 
             ops.Add($"v.cvt dst={H(sb)} a={H(sb)} n={nr * bc} from=f32 to={type}");
             Run(ops, SemS, SemP);
+        }
+
+        /// <summary>Adds the runtime mask tile to the S block: widen it to f32 (that frees its load buffer), map bool to 0 / −1e30
+        /// (m·1e30 − 1e30) or divide a float mask by the scale (the softmax scales after the mask is added) and clamp it at
+        /// −1e30, then add it to every row (at once when the tile has every row).</summary>
+        private void RuntimeMask(int i, List<string> ops)
+        {
+            var st = _steps[i];
+            var rb = _rbs[st.Rb];
+            var mk = s.Mask!;
+            var (mh, ms) = mk.Tile(rb);
+            int nr = rb.Rows, bc = st.Bc, n = mh * ms * bc;
+            long mf = _lay.MaskF, big = _lay.Const + 4, neg = _lay.Const + 8, invScale = _lay.Const + 12;
+            ops.Add($"v.cvt dst={H(mf)} a={H(_lay.MaskIn[i % 2])} n={n} from={(mk.Type == "bool" ? "i8" : mk.Type)} to=f32{ProgramBuilder.Sync(0, SemMaskFree)}");
+            if (mk.Type == "bool")
+            {
+                ops.Add($"v.mul dst={H(mf)} a={H(mf)} b={H(big)} n={n} bcast=1");
+                ops.Add($"v.sub dst={H(mf)} a={H(mf)} b={H(big)} n={n} bcast=1");
+            }
+            else
+            {
+                ops.Add($"v.mul dst={H(mf)} a={H(mf)} b={H(invScale)} n={n} bcast=1");
+                ops.Add($"v.max dst={H(mf)} a={H(mf)} b={H(neg)} n={n} bcast=1");
+            }
+
+            long sb = _lay.S[i % 2];
+            if (mh * ms == nr)
+            {
+                // Tile rows are the block's rows in order (head-major, then position), as are S's.
+                ops.Add($"v.add dst={H(sb)} a={H(sb)} b={H(mf)} n={nr * bc}");
+                return;
+            }
+
+            for (int r = 0; r < nr; r++)
+            {
+                int row = ((mh > 1 ? r / rb.Ns : 0) * ms) + (ms > 1 ? r % rb.Ns : 0);
+                ops.Add($"v.add dst={H(sb + ((long)r * bc * 4))} a={H(sb + ((long)r * bc * 4))} b={H(mf + ((long)row * bc * 4))} n={bc}");
+            }
         }
 
         /// <summary>O = O·α + P·V (the rescale does not wait for P·V, only the add does); after a row block's last key block,

@@ -15,9 +15,10 @@ namespace Tessera.Npu.Lowering;
 public static partial class AttentionKernel
 {
     // 1/2: a K/V block is loaded; 3/4: a K/V buffer is free; 5: a Q buffer is free; 6: S drained; 7: P ready;
-    // 8: P·V drained; 9: a P·V buffer is free; 10: an output tile is ready; 11: an output buffer is free.
+    // 8: P·V drained; 9: a P·V buffer is free; 10: an output tile is ready; 11: an output buffer is free;
+    // 12: a runtime-mask tile buffer is free.
     private const int SemK = 1, SemV = 2, SemKFree = 3, SemVFree = 4, SemQFree = 5, SemS = 6, SemP = 7, SemPv = 8, SemPvFree = 9,
-        SemOut = 10, SemOutFree = 11, SemCount = 11;
+        SemOut = 10, SemOutFree = 11, SemMaskFree = 12, SemCount = 12;
 
     /// <summary>The tiles the kernel uses for <paramref name="s"/> on <paramref name="t"/>: the cheapest by the pipelined estimate
     /// among those that fit SRAM (every double buffer), the accumulator (S and P·V blocks together) and the ISA's field widths;
@@ -80,6 +81,9 @@ public static partial class AttentionKernel
             _ when s.Hq % s.Hkv != 0 => $"Hq={s.Hq} is not a multiple of Hkv={s.Hkv}",
             _ when s.QOffset < 0 => $"qOffset={s.QOffset} is negative",
             _ when !(s.EffectiveScale > 0) || float.IsInfinity(s.EffectiveScale) => $"scale {s.EffectiveScale} must be positive and finite (the row max is taken before scaling)",
+            _ when s.Mask is { } m && m.Type is not ("bool" or "f16" or "bf16") => $"a {m.Type} mask (bool, f16 or bf16 only)",
+            _ when s.Mask is { } m && ((m.Heads != 1 && m.Heads != s.Hq) || (m.Rows != 1 && m.Rows != s.S)) =>
+                $"mask [{s.Mask.Heads}, {s.Mask.Rows}, T] does not broadcast to [Hq={s.Hq}, S={s.S}, T]",
             _ when t.Semaphores < SemCount => $"the kernel needs {SemCount} semaphores; target {t.Name} has {t.Semaphores}",
             _ => null,
         };
@@ -91,8 +95,9 @@ public static partial class AttentionKernel
 
     /// <summary>Emits the kernel's instructions (not its entry or <c>end</c>) into <paramref name="pb"/>. q [Hq,S,D], k and v
     /// [Hkv,T,D], dst [S,Hq,D], all dense row-major <paramref name="type"/> (f16 or bf16) at the given DRAM addresses. Uses
-    /// the constant pool (<see cref="ProgramBuilder.ConstF32"/>), so <see cref="ProgramBuilder.ConstantBase"/> must be set.</summary>
-    public static void EmitInto(ProgramBuilder pb, AttentionShape s, long q, long k, long v, long dst, string type, AttentionTiles? tiles = null)
+    /// the constant pool (<see cref="ProgramBuilder.ConstF32"/>), so <see cref="ProgramBuilder.ConstantBase"/> must be set.
+    /// With <see cref="AttentionShape.Mask"/>, <paramref name="mask"/> is the DRAM address of the mask tensor.</summary>
+    public static void EmitInto(ProgramBuilder pb, AttentionShape s, long q, long k, long v, long dst, string type, AttentionTiles? tiles = null, long mask = -1)
     {
         const int e = 2;
         var t = pb.Target;
@@ -111,6 +116,11 @@ public static partial class AttentionKernel
             throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"attention tiles Br={tl.Br} Bc={tl.Bc} do not fit target {t.Name}: {why}");
         }
 
-        new Emitter(pb, s, tl, q, k, v, dst, type).Run();
+        if (s.Mask is not null && mask < 0)
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, "attention: the shape has a runtime mask but no mask address was given");
+        }
+
+        new Emitter(pb, s, tl, q, k, v, dst, type, mask).Run();
     }
 }

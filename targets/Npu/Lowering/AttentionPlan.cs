@@ -3,11 +3,26 @@ using Tessera.Npu.Target;
 namespace Tessera.Npu.Lowering;
 
 /// <summary>One attention call: q [Hq, S, D], k and v [Hkv, T, D], dst [S, Hq, D]. Query i sits at absolute position
-/// <see cref="QOffset"/> + i; with <see cref="Causal"/> it sees key j iff j ≤ QOffset + i. <see cref="Scale"/> defaults to 1/√D.</summary>
-public sealed record AttentionShape(int Hq, int Hkv, int S, int T, int D, bool Causal = false, int QOffset = 0, float? Scale = null)
+/// <see cref="QOffset"/> + i; with <see cref="Causal"/> it sees key j iff j ≤ QOffset + i. <see cref="Scale"/> defaults to 1/√D.
+/// <see cref="Mask"/>: a mask tensor read at run time, on top of (or instead of) the causal one.</summary>
+public sealed record AttentionShape(int Hq, int Hkv, int S, int T, int D, bool Causal = false, int QOffset = 0, float? Scale = null,
+    AttentionMask? Mask = null)
 {
     public float EffectiveScale => Scale ?? (float)(1.0 / Math.Sqrt(D));
     public int Group => Hq / Hkv;
+}
+
+/// <summary>A runtime mask: a dense row-major [<see cref="Heads"/>, <see cref="Rows"/>, T] tensor in DRAM, broadcast over
+/// query heads when Heads = 1 (else Heads = Hq) and over query positions when Rows = 1 (else Rows = S). <see cref="Type"/>
+/// "bool" (one byte, 1 = visible, 0 = hidden) or "f16"/"bf16" (added to the scores; −inf and anything below −1e30 count as −1e30).</summary>
+public sealed record AttentionMask(string Type, int Heads, int Rows)
+{
+    /// <summary>Bytes per element in DRAM.</summary>
+    public int Elem => Type == "bool" ? 1 : 2;
+
+    /// <summary>Distinct mask rows a block of <paramref name="rb"/> needs: one per head only if the mask has heads, one per
+    /// position only if it has rows.</summary>
+    internal (int Heads, int Rows) Tile(RowBlock rb) => (Heads > 1 ? rb.Nh : 1, Rows > 1 ? rb.Ns : 1);
 }
 
 /// <summary>Query rows per block (<see cref="Br"/> = <see cref="HeadsPerBlock"/> × <see cref="RowsPerHead"/>) and keys per
@@ -27,12 +42,13 @@ internal readonly record struct AttnStep(int Rb, int J0, int Bc, bool First, boo
 
 /// <summary>SRAM placement of every buffer (byte offsets, each 64-byte aligned) and accumulator rows.</summary>
 internal sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K, long[] V, long[] S, long[] Pv, long O, long[] Out,
-    long[] M, long[] Alpha, long[] L, long Mx, long Rs, long Linv, long End, int AccS, int AccPv, int AccRows)
+    long[] M, long[] Alpha, long[] L, long Mx, long Rs, long Linv, long[] MaskIn, long MaskF, long End, int AccS, int AccPv, int AccRows)
 {
     /// <param name="alloc">Allocates a named SRAM buffer (the kernel's <see cref="ProgramBuilder.Alloc"/>); null lays
     /// the buffers out back to back, to size a candidate tiling.</param>
-    public static AttentionLayout Of(NpuTarget t, int d, int br, int bc, int e, Func<string, long, long>? alloc = null)
+    public static AttentionLayout Of(NpuTarget t, AttentionShape sh, int br, int bc, int e, Func<string, long, long>? alloc = null)
     {
+        int d = sh.D;
         long at = 0;
         long Take(string name, long bytes)
         {
@@ -48,8 +64,13 @@ internal sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K
         long o = Take("o", (long)br * d * 4);
         long[] outb = Two("out", (long)br * d * e), m = Two("m", br * 4L), alpha = Two("alpha", br * 4L), l = Two("l", br * 4L);
         long mx = Take("mx", br * 4L), rs = Take("rs", br * 4L), linv = Take("linv", br * 4L);
+
+        // A runtime mask tile as loaded (double-buffered: the load of step i+2 overlaps the softmax of step i) and widened to f32.
+        long maskTile = (long)br * bc;
+        long[] maskIn = sh.Mask is null ? [0, 0] : Two("mask_in", maskTile * sh.Mask.Elem);
+        long maskF = sh.Mask is null ? 0 : Take("mask_f32", maskTile * 4);
         int accS = br * Ceil(bc, t.MatrixCols), accPv = br * Ceil(d, t.MatrixCols);
-        return new AttentionLayout(cst, mask, q, k, v, s, pv, o, outb, m, alpha, l, mx, rs, linv, at, 0, accS, accS + accPv);
+        return new AttentionLayout(cst, mask, q, k, v, s, pv, o, outb, m, alpha, l, mx, rs, linv, maskIn, maskF, at, 0, accS, accS + accPv);
     }
 
     internal static int Ceil(int a, int b) => (a + b - 1) / b;
@@ -110,7 +131,7 @@ internal static class AttentionPlan
     public static string? Misfit(NpuTarget t, AttentionShape s, int br, int bc, int e)
     {
         const int maxN = 65535;   // u16 n of vector instructions and of the mm.mac/mm.drain strides
-        var lay = AttentionLayout.Of(t, s.D, br, bc, e);
+        var lay = AttentionLayout.Of(t, s, br, bc, e);
         if (lay.End > t.SramBytes)
         {
             return $"needs {lay.End} bytes of SRAM, target has {t.SramBytes}";
@@ -136,7 +157,7 @@ internal static class AttentionPlan
 
     /// <summary>A pipelined estimate of the emitted schedule: per step the slowest of the matrix queue (S = QKᵀ and P·V, array
     /// fill and drain per mm.mac), the vector queue (per-row reductions and broadcasts, whole-block exp/scale/convert) and the
-    /// load queue (K and V blocks, Q at a row block's start); plus the first loads and the last store.</summary>
+    /// load queue (K and V blocks, Q at a row block's start, mask tiles); plus the first loads and the last store.</summary>
     public static long Estimate(NpuTarget t, AttentionShape s, AttentionTiles tl, int e)
     {
         var rbs = RowBlocks(s, tl);
@@ -158,6 +179,15 @@ internal static class AttentionPlan
                 + (2 * Vs((long)nr * bc)) + Vt((long)nr * bc) + Vs((long)nr * d) + (st.First ? 0 : (4 * Vs(nr)) + Vt(nr))
                 + (st.Last ? Vt(nr) + (nr * Vs(d)) + Vs((long)nr * d) : 0);
             long ld = (2 * t.DmaCycles((long)bc * d * e)) + (st.First ? t.DmaCycles((long)nr * d * e) : 0);
+            if (s.Mask is { } mk)
+            {
+                // Load the tile, widen it, map it to 0 / −1e30 (bool) or divide by the scale and clamp (float), add it per row or at once.
+                var (mh, ms) = mk.Tile(rb);
+                long n = (long)mh * ms * bc;
+                ld += t.DmaCycles(n * mk.Elem);
+                vec += (3 * Vs(n)) + (mh * ms == nr ? Vs((long)nr * bc) : nr * Vs(bc));
+            }
+
             total += Math.Max(mat, Math.Max(vec, ld));
         }
 
@@ -166,6 +196,10 @@ internal static class AttentionPlan
     }
 
     /// <summary>DRAM bytes the schedule moves (K and V once per step, Q and O once).</summary>
-    public static long DramBytes(AttentionShape s, AttentionTiles tl, int e) =>
-        (Steps(s, tl, RowBlocks(s, tl)).Sum(st => 2L * st.Bc * s.D) + (2L * s.Hq * s.S * s.D)) * e;
+    public static long DramBytes(AttentionShape s, AttentionTiles tl, int e)
+    {
+        var rbs = RowBlocks(s, tl);
+        long mask = s.Mask is { } mk ? Steps(s, tl, rbs).Sum(st => (long)mk.Tile(rbs[st.Rb]).Heads * mk.Tile(rbs[st.Rb]).Rows * st.Bc * mk.Elem) : 0;
+        return ((Steps(s, tl, rbs).Sum(st => 2L * st.Bc * s.D) + (2L * s.Hq * s.S * s.D)) * e) + mask;
+    }
 }

@@ -23,8 +23,8 @@ public class AttentionKernelTests(ITestOutputHelper output)
     private static byte[] Bytes(ushort[] v) => v.SelectMany(BitConverter.GetBytes).ToArray();
 
     /// <summary>Reference output [S, Hq, D] in double: query head h reads kv head h / (Hq/Hkv); with causal masking query i sees
-    /// key j iff j ≤ qOffset + i.</summary>
-    private static double[] Reference(AttentionShape s, double[] q, double[] k, double[] v)
+    /// key j iff j ≤ qOffset + i; <paramref name="add"/>(h, i, j) is added to the score (−inf hides the key).</summary>
+    private static double[] Reference(AttentionShape s, double[] q, double[] k, double[] v, Func<int, int, int, double> add)
     {
         int g = s.Hq / s.Hkv;
         double scale = s.Scale is { } given ? given : 1.0 / Math.Sqrt(s.D);
@@ -39,13 +39,19 @@ public class AttentionKernelTests(ITestOutputHelper output)
                 double max = double.NegativeInfinity;
                 for (int j = 0; j < visible; j++)
                 {
+                    if (double.IsNegativeInfinity(add(h, i, j)))
+                    {
+                        w[j] = double.NegativeInfinity;
+                        continue;
+                    }
+
                     double dot = 0;
                     for (int d = 0; d < s.D; d++)
                     {
                         dot += q[(((h * s.S) + i) * s.D) + d] * k[(((kh * s.T) + j) * s.D) + d];
                     }
 
-                    w[j] = dot * scale;
+                    w[j] = (dot * scale) + add(h, i, j);
                     max = Math.Max(max, w[j]);
                 }
 
@@ -73,8 +79,11 @@ public class AttentionKernelTests(ITestOutputHelper output)
     }
 
     /// <summary>Emits, simulates and compares; returns simulated cycles and the floor
-    /// max(useful MACs ÷ (rows·cols ÷ floatRateDivisor), DRAM bytes ÷ (bandwidth ÷ clock)).</summary>
-    private (long Cycles, double Floor, AttentionTiles Tiles) Run(AttentionShape s, string config = "e1", string type = "f16", int seed = 1, AttentionTiles? tiles = null)
+    /// max(useful MACs ÷ (rows·cols ÷ floatRateDivisor), DRAM bytes ÷ (bandwidth ÷ clock)).
+    /// <paramref name="mask"/>(h, i, j) gives <see cref="AttentionShape.Mask"/>'s element at (head, position, key) of its own
+    /// [Heads, Rows, T] tensor: 0 or −inf for a bool mask (true or false), any value for a float one (rounded to its type here).</summary>
+    private (long Cycles, double Floor, AttentionTiles Tiles) Run(AttentionShape s, string config = "e1", string type = "f16", int seed = 1, AttentionTiles? tiles = null,
+        Func<int, int, int, double>? mask = null)
     {
         var t = Config(config);
         var rng = new Random(seed);
@@ -82,7 +91,25 @@ public class AttentionKernelTests(ITestOutputHelper output)
         ushort[] qb = Rand(s.Hq * s.S * s.D), kb = Rand(s.Hkv * s.T * s.D), vb = Rand(s.Hkv * s.T * s.D);
 
         long qAddr = 0, kAddr = qAddr + (2L * qb.Length), vAddr = kAddr + (2L * kb.Length), dAddr = vAddr + (2L * vb.Length);
-        long pool = (dAddr + (2L * s.S * s.Hq * s.D) + 63) & ~63L;
+        var mk = s.Mask;
+        byte[] maskBytes = [];
+        Func<int, int, int, double> add = (_, _, _) => 0;
+        if (mk is not null)
+        {
+            Assert.NotNull(mask);
+            var m = new double[mk.Heads * mk.Rows * s.T];
+            for (int x = 0; x < m.Length; x++)
+            {
+                double val = mask(x / (mk.Rows * s.T), x / s.T % mk.Rows, x % s.T);
+                m[x] = mk.Type == "bool" ? val : Value(Bits(val, mk.Type), mk.Type);
+            }
+
+            maskBytes = mk.Type == "bool" ? m.Select(x => (byte)(x == 0 ? 1 : 0)).ToArray() : Bytes(m.Select(x => Bits(x, mk.Type)).ToArray());
+            add = (h, i, j) => m[((((mk.Heads > 1 ? h : 0) * mk.Rows) + (mk.Rows > 1 ? i : 0)) * s.T) + j];
+        }
+
+        long mAddr = (dAddr + (2L * s.S * s.Hq * s.D) + 63) & ~63L;
+        long pool = (mAddr + maskBytes.Length + 63) & ~63L;
         var pb = new ProgramBuilder(t) { ConstantBase = pool };
         pb.Tensor(new("q", "input", qAddr, [s.Hq, s.S, s.D], type));
         pb.Tensor(new("k", "input", kAddr, [s.Hkv, s.T, s.D], type));
@@ -90,7 +117,7 @@ public class AttentionKernelTests(ITestOutputHelper output)
         pb.Tensor(new("o", "output", dAddr, [s.S, s.Hq, s.D], type));
         pb.Entry("main");
         var tl = tiles ?? AttentionKernel.Tiles(t, s);
-        AttentionKernel.EmitInto(pb, s, qAddr, kAddr, vAddr, dAddr, type, tl);
+        AttentionKernel.EmitInto(pb, s, qAddr, kAddr, vAddr, dAddr, type, tl, mk is null ? -1 : mAddr);
         pb.Line("end");
 
         var session = new Session(NpuIR.Checked(pb, "<attention>"), t);
@@ -98,10 +125,15 @@ public class AttentionKernelTests(ITestOutputHelper output)
         session.Write("k", Bytes(kb));
         session.Write("v", Bytes(vb));
         session.Simulator.Machine.Dram.Write(pool, pb.ConstantPool, "pool");
+        if (maskBytes.Length > 0)
+        {
+            session.Simulator.Machine.Dram.Write(mAddr, maskBytes, "mask");
+        }
+
         var result = session.Run();
 
         var got = session.Read("o");
-        var expect = Reference(s, qb.Select(x => Value(x, type)).ToArray(), kb.Select(x => Value(x, type)).ToArray(), vb.Select(x => Value(x, type)).ToArray());
+        var expect = Reference(s, qb.Select(x => Value(x, type)).ToArray(), kb.Select(x => Value(x, type)).ToArray(), vb.Select(x => Value(x, type)).ToArray(), add);
         double abs = type == "f16" ? 2e-3 : 1e-2, rel = type == "f16" ? 1e-2 : 2e-2, worst = 0;
         for (int i = 0; i < expect.Length; i++)
         {
@@ -110,13 +142,20 @@ public class AttentionKernelTests(ITestOutputHelper output)
             worst = Math.Max(worst, Math.Abs(g - r) / tol);
         }
 
+        // Useful pairs: (head, query, key) triples the masks leave visible.
         long useful = 0;
-        for (int i = 0; i < s.S; i++)
+        for (int h = 0; h < s.Hq; h++)
         {
-            useful += s.Causal ? Math.Min(s.T, s.QOffset + i + 1) : s.T;
+            for (int i = 0; i < s.S; i++)
+            {
+                for (int j = 0; j < (s.Causal ? Math.Min(s.T, s.QOffset + i + 1) : s.T); j++)
+                {
+                    useful += double.IsNegativeInfinity(add(h, i, j)) ? 0 : 1;
+                }
+            }
         }
 
-        double macs = 2.0 * s.Hq * useful * s.D;
+        double macs = 2.0 * useful * s.D;
         double bytes = 2.0 * ((2.0 * s.Hq * s.S * s.D) + (2.0 * s.Hkv * s.T * s.D));
         double macRate = (double)t.MatrixRows * t.MatrixCols / t.FloatRateDivisor;
         double floor = Math.Max(macs / macRate, bytes / (double)(t.DmaBandwidthGBps / t.ClockGHz));
@@ -179,6 +218,64 @@ public class AttentionKernelTests(ITestOutputHelper output)
         var s = new AttentionShape(hq, hkv, sq, tk, 64, causal, qOffset);
         Run(s, seed: 9, tiles: new AttentionTiles(nh * ns, bc, nh, ns, 0));
     }
+
+    private static readonly double Hidden = double.NegativeInfinity;
+
+    private static AttentionMask BoolMask(int heads = 1, int rows = 1) => new("bool", heads, rows);
+
+    /// <summary>Decode against a 512-slot cache of which only the first 256 are written: the runtime bool mask hides the rest.</summary>
+    [Fact]
+    public void MaskedDecodeT512HalfCache()
+    {
+        var s = new AttentionShape(Hq: 14, Hkv: 2, S: 1, T: 512, D: 64, Mask: BoolMask());
+        var (cycles, floor, _) = Run(s, seed: 11, mask: (_, _, j) => j < 256 ? 0 : Hidden);
+        Assert.True(cycles < 20 * floor, $"{cycles} cycles against a floor of {floor}");
+    }
+
+    /// <summary>A different random bool mask per head and query row (GQA: two query heads per kv head), each row keeping at
+    /// least one key; the tile holds every row of its block, so the mask is added in one instruction.</summary>
+    [Fact]
+    public void PerHeadMaskWithGqa()
+    {
+        var s = new AttentionShape(Hq: 4, Hkv: 2, S: 16, T: 48, D: 64, Mask: BoolMask(4, 16));
+        var rng = new Random(12);
+        var bits = Enumerable.Range(0, 4 * 16 * 48).Select(_ => rng.Next(3) > 0).ToArray();
+        Run(s, seed: 12, mask: (h, i, j) => bits[(((h * 16) + i) * 48) + j] || j == (h + i) % 48 ? 0 : Hidden);
+    }
+
+    /// <summary>Small key blocks (32) so the mask hides whole blocks: keys 0..63 (both first blocks: a row's first block all
+    /// masked, the online-softmax case) and, for row 2, everything but key 100; combined with causal masking and stacked heads.</summary>
+    [Fact]
+    public void MaskHidingWholeKeyBlocks()
+    {
+        var s = new AttentionShape(Hq: 4, Hkv: 1, S: 4, T: 160, D: 64, Causal: true, QOffset: 156, Mask: BoolMask(1, 4));
+        Run(s, seed: 13, tiles: new AttentionTiles(8, 32, 2, 4, 0), mask: (_, i, j) => j < 64 || (i == 2 && j != 100) ? Hidden : 0);
+    }
+
+    /// <summary>A hidden first block through a float mask in f16 (−inf and finite negative values down to −60000), broadcast
+    /// over the two stacked heads of a block, so each block row adds its position's mask row.</summary>
+    [Fact]
+    public void FloatMaskWithInfinities()
+    {
+        var s = new AttentionShape(Hq: 2, Hkv: 1, S: 3, T: 96, D: 32, Mask: new AttentionMask("f16", 1, 3));
+        Run(s, seed: 14, tiles: new AttentionTiles(6, 32, 2, 3, 0),
+            mask: (_, i, j) => j < 32 ? Hidden : j % 7 == i ? -3.5 : j % 5 == 0 ? -60000 : -0.25 * (j % 3));
+    }
+
+    /// <summary>A long cache with the runtime mask: the mask buffers are per block, so T = 4096 fits the same SRAM as T = 512.</summary>
+    [Fact]
+    public void MaskedLongContextDecode()
+    {
+        var s = new AttentionShape(Hq: 7, Hkv: 1, S: 1, T: 4096, D: 64, Mask: BoolMask());
+        var tl = AttentionKernel.Tiles(Config("e1"), s with { T = 512 });
+        var (cycles, floor, _) = Run(s, seed: 15, tiles: tl, mask: (_, _, j) => j <= 3000 ? 0 : Hidden);
+        Assert.True(cycles < 20 * floor, $"{cycles} cycles against a floor of {floor}");
+    }
+
+    [Fact]
+    public void MaskedBf16() =>
+        Run(new AttentionShape(Hq: 4, Hkv: 1, S: 8, T: 70, D: 64, Mask: BoolMask(4, 8)), type: "bf16", seed: 16,
+            tiles: new AttentionTiles(8, 32, 1, 8, 0), mask: (h, i, j) => (j + h + i) % 4 == 0 ? Hidden : 0);
 
     [Fact]
     public void TilesComeFromTheTargetDescription()

@@ -40,7 +40,7 @@ public sealed class TileDialect : Dialect
         .Regions(1)
         .Verify(VerifyFor);
 
-    public static readonly OpDef Load = OpDef.Define("tile.load", "dst = the tile of src at [indices] (with transpose: dst[i][j] = src[r + j][c + i])")
+    public static readonly OpDef Load = OpDef.Define("tile.load", "dst = the tile of src at [indices], over src's trailing dims (with transpose: dst[i][j] = src[r + j][c + i])")
         .Operand("src", Dram).Operand("dst", Sram).VariadicOperand("indices", TC.Index)
         .OptionalAttr("transpose", AC.Unit)
         .Verify(op => VerifyMove(op, op.Operand(0), op.Operand(1)));
@@ -105,7 +105,8 @@ public sealed class TileDialect : Dialect
     }
 
     /// <summary>A tile move between <paramref name="mem"/> (DRAM) and <paramref name="tile"/> (SRAM): one index per DRAM
-    /// dim, element types equal, and the tile (transposed: its last two dims swapped) no larger than the memref.</summary>
+    /// dim, element types equal, and the tile (transposed: its last two dims swapped) no larger than the memref's
+    /// trailing dims.</summary>
     private static string? VerifyMove(Operation op, Value? mem, Value? tile)
     {
         long[] m = Shape(mem), t = Shape(tile);
@@ -130,7 +131,8 @@ public sealed class TileDialect : Dialect
             (t[^1], t[^2]) = (t[^2], t[^1]);
         }
 
-        return t.Length == m.Length && t.Zip(m).All(p => p.First <= p.Second) ? null : $"tile {string.Join('x', t)} does not fit memref {string.Join('x', m)}";
+        // The tile covers the memref's trailing dims; the leading dims are picked by their indices alone.
+        return t.Length <= m.Length && t.Zip(m[^t.Length..]).All(p => p.First <= p.Second) ? null : $"tile {string.Join('x', t)} does not fit memref {string.Join('x', m)}";
     }
 
     private static string? VerifyMma(Operation op)

@@ -29,7 +29,7 @@ public static class TileLowering
         public int Full { get; set; }
         public int Empty { get; set; }
         public int Writes { get; set; }
-        public (Value Mem, long Row, long Col, bool Transpose)? Holds { get; set; }
+        public (Value Mem, string Index, bool Transpose)? Holds { get; set; }
 
         /// <summary>Read as an mma's stationary operand: stored as array-wide column blocks.</summary>
         public bool Blocked { get; set; }
@@ -147,7 +147,7 @@ public static class TileLowering
     private static void Plan(List<Event> events)
     {
         var lastRead = new Dictionary<Buf, (Event Ev, bool Second)>();
-        void Write(Buf b, (Value, long, long, bool)? what)
+        void Write(Buf b, (Value, string, bool)? what)
         {
             if (lastRead.Remove(b, out var r))
             {
@@ -173,8 +173,8 @@ public static class TileLowering
             switch (ev.Kind)
             {
                 case "load":
-                    var key = (ev.Mem!, ev.Index[0], ev.Index[1], ev.Transpose);
-                    if (ev.Tile!.Holds is { } h && ReferenceEquals(h.Mem, key.Item1) && (h.Row, h.Col, h.Transpose) == (key.Item2, key.Item3, key.Item4))
+                    var key = (ev.Mem!, string.Join(',', ev.Index), ev.Transpose);
+                    if (ev.Tile!.Holds is { } h && ReferenceEquals(h.Mem, key.Item1) && (h.Index, h.Transpose) == (key.Item2, key.Item3))
                     {
                         ev.Skip = true;
                         break;
@@ -245,11 +245,24 @@ public static class TileLowering
             }
         }
 
-        /// <summary>The DRAM memref's rows and columns (a binding views its tensor as this 2-D shape).</summary>
+        /// <summary>The DRAM memref's last two dims (a binding views its tensor in this shape).</summary>
         private static (long Rows, long Cols) Dims(Value mem)
         {
             var s = ((MemRefType)mem.Type).Shape!;
-            return (s[0].Size, s[1].Size);
+            return (s[^2].Size, s[^1].Size);
+        }
+
+        /// <summary>The DRAM address of element <paramref name="idx"/> of a row-major memref.</summary>
+        private long Address(Value mem, long[] idx)
+        {
+            var shape = ((MemRefType)mem.Type).Shape!;
+            long offset = 0;
+            for (int d = 0; d < shape.Count; d++)
+            {
+                offset = (offset * shape[d].Size) + idx[d];
+            }
+
+            return dram[mem].DramAddress + (offset * Elem((MemRefType)mem.Type));
         }
 
         /// <summary>The clipped tile: (rows, cols) of the SRAM tile, and the DRAM address of its first element.</summary>
@@ -257,11 +270,9 @@ public static class TileLowering
         {
             var (sr, sc) = Dims(mem);
             var shape = b.Type.Shape!;
-            long rows = shape[0].Size, cols = shape[1].Size;
-            int e = Elem(b.Type);
-            long dramAt = dram[mem].DramAddress + (((idx[0] * sc) + idx[1]) * e);
+            long rows = shape[^2].Size, cols = shape[^1].Size, r0 = idx[^2], c0 = idx[^1];
             // Transposed, the tile's rows are the source block's columns.
-            return tr ? (Math.Min(rows, sc - idx[1]), Math.Min(cols, sr - idx[0]), dramAt) : (Math.Min(rows, sr - idx[0]), Math.Min(cols, sc - idx[1]), dramAt);
+            return tr ? (Math.Min(rows, sc - c0), Math.Min(cols, sr - r0), Address(mem, idx)) : (Math.Min(rows, sr - r0), Math.Min(cols, sc - c0), Address(mem, idx));
         }
 
         private void Load(Event ev)
@@ -352,7 +363,7 @@ public static class TileLowering
             int e = Elem(x.Type);
             var (ps, qs) = x.Extent;
             long dstRow = Dims(ev.Mem!).Cols * e;
-            long at = dram[ev.Mem!].DramAddress + (((ev.Index[0] * Dims(ev.Mem!).Cols) + ev.Index[1]) * e);
+            long at = Address(ev.Mem!, ev.Index);
             // Transposed, element (i, j) of the tile goes to row j, column i of the block: swapped DRAM strides.
             int d = ev.Transpose ? pb.Desc(e, 1, (int)ps, (int)qs, 0, e, dstRow, 0, qs * e, e) : pb.Desc(e, 1, (int)ps, (int)qs, 0, dstRow, e, 0, qs * e, e);
             pb.Line($"dma.store desc={d} sram=0x{x.Slot:x} dram=0x{at:x}{Sync(ev.FirstRead ? x.Full : 0, ev.LastRead ? x.Empty : 0)}");

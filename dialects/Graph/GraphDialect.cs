@@ -60,6 +60,17 @@ public sealed class GraphDialect : Dialect
             return null;
         }
 
+        // shape and size depend on the input's type alone: with static dims they fold whatever the input's values.
+        if (op.Name is "graph.shape" or "graph.size" && op.Operand(0).Type is TensorType { HasStaticShape: true } st)
+        {
+            long[] dims = [.. st.Shape!.Select(d => d.Size)];
+            var value = op.Name == "graph.size"
+                ? NDArray.Create(IntegerType.I64, [], [dims.Aggregate(1L, (a, b) => a * b)])
+                : ShapeOps.ShapeOf(dims, (op.GetAttr("start") as IntegerAttr)?.Value ?? 0, (op.GetAttr("end") as IntegerAttr)?.Value);
+            var attr = Graph.Convert.ToAttr(value);
+            return attr.Type == op.Result(0).Type ? [attr] : null;
+        }
+
         var inputs = new List<NDArray?>();
         for (int i = 0; i < consts.Count; i++)
         {

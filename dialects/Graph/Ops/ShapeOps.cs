@@ -338,15 +338,16 @@ public static partial class ShapeOps
         return One(x.Reshape([outer, outer == 0 ? NDArray.Count(x.Shape.Skip((int)axis).ToArray()) : x.Length / outer]));
     }
 
-    private static IReadOnlyList<NDArray> Shape(KernelContext k)
+    private static IReadOnlyList<NDArray> Shape(KernelContext k) => One(ShapeOf(k.In(0).Shape, k.Int("start", 0), k.OptInt("end")));
+
+    /// <summary>The i64 tensor of dims [start, end) of <paramref name="shape"/> (negative bounds count from the end).</summary>
+    internal static NDArray ShapeOf(IReadOnlyList<long> shape, long start, long? endOrNull)
     {
-        var x = k.In(0);
-        long r = x.Rank;
-        long start = k.Int("start", 0), end = k.OptInt("end") ?? r;
+        long r = shape.Count, end = endOrNull ?? r;
         start = Math.Clamp(start < 0 ? start + r : start, 0, r);
         end = Math.Clamp(end < 0 ? end + r : end, 0, r);
-        var dims = x.Shape.Skip((int)start).Take((int)Math.Max(0, end - start)).ToArray();
-        return One(NDArray.Create(IntegerType.I64, [dims.Length], dims));
+        var dims = shape.Skip((int)start).Take((int)Math.Max(0, end - start)).ToArray();
+        return NDArray.Create(IntegerType.I64, [dims.Length], dims);
     }
 
     private static IReadOnlyList<NDArray> Size(KernelContext k) => One(NDArray.Create(IntegerType.I64, [], [k.In(0).Length]));

@@ -150,7 +150,8 @@ public static class NpuProgramIR
                     switch (op.GetAttr("value"))
                     {
                         case DenseElementsAttr d:
-                            data[t.Name] = d.Storage.Slice(0, checked((int)d.Storage.Length)).ToArray();
+                            // Weights are large: share the attribute's array when it has one rather than copy it.
+                            data[t.Name] = d.Storage is ArrayStorage a ? a.Bytes : d.Storage.Slice(0, checked((int)d.Storage.Length)).ToArray();
                             break;
                         case ElidedElementsAttr:
                             throw Bad(op, $"tensor {t.Name}'s bytes were elided when this IR was printed; print it with full constants");

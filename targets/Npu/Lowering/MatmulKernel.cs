@@ -48,7 +48,13 @@ public static class MatmulKernel
 
     /// <summary>Emits the kernel's instructions (not its entry or <c>end</c>) into <paramref name="pb"/>: C[m×n] = A[m×k]·B[k×n],
     /// each operand row-major and dense at the given DRAM address.</summary>
-    public static void EmitInto(ProgramBuilder pb, MatmulTiles tiles, int m, int n, int k, long aAddr, long bAddr, long cAddr, string type)
+    public static void EmitInto(ProgramBuilder pb, MatmulTiles tiles, int m, int n, int k, long aAddr, long bAddr, long cAddr, string type) =>
+        EmitInto(pb, tiles, m, n, k, [(MatrixView.Dense(aAddr, k), MatrixView.Dense(bAddr, n), MatrixView.Dense(cAddr, n))], type);
+
+    /// <summary>Emits C = A·B (each m×k, k×n, m×n, any strides) for every (A, B, C) of <paramref name="batches"/>, in one
+    /// kernel: the tile steps of all batch elements form one pipeline, and a tile whose DRAM bytes equal the previous
+    /// step's (a broadcast operand) is not reloaded.</summary>
+    public static void EmitInto(ProgramBuilder pb, MatmulTiles tiles, int m, int n, int k, IReadOnlyList<(MatrixView A, MatrixView B, MatrixView C)> batches, string type)
     {
         const int e = 2;
         var t = pb.Target;
@@ -61,8 +67,8 @@ public static class MatmulKernel
         bool tr = tiles.StationaryA;
 
         // In the kernel's own terms X[P×Q] = S[P×K] · W[K×Q]: S streams through the array a row at a time, W is stationary.
-        // B stationary: S = A, W = B, X = C. A stationary: S = Bᵀ, W = Aᵀ, X = Cᵀ, and the transposes are DMA strides and
-        // the descriptors' transpose flag, so nothing is transposed in memory.
+        // B stationary: S = A, W = B, X = C. A stationary: S = Bᵀ, W = Aᵀ, X = Cᵀ; a transposed view only swaps its
+        // strides, and the descriptors' strides and transpose flag do the rest, so nothing is transposed in memory.
         int p = tr ? n : m, q = tr ? m : n, pt = tr ? tiles.Nt : tiles.Mt, qt = tr ? tiles.Mt : tiles.Nt;
         if (!TileCostModel.Fits(t, pt, qt, kt, e))
         {
@@ -71,50 +77,59 @@ public static class MatmulKernel
 
         long sBuf = TileCostModel.Align((long)pt * kt * e), wBuf = TileCostModel.Align((long)kt * qt * e), xBuf = TileCostModel.Align((long)pt * qt * e);
         long[] sSlot = [0, sBuf], wSlot = [2 * sBuf, 2 * sBuf + wBuf], xSlot = [2 * sBuf + 2 * wBuf, 2 * sBuf + 2 * wBuf + xBuf];
-
-        int Desc(int d0, int d1, int d2, long ds0, long ds1, long ds2, long ss0, long ss1, long ss2, bool transpose = false) =>
-            pb.Desc(e, d0, d1, d2, ds0, ds1, ds2, ss0, ss1, ss2, transpose);
         void Line(string s) => pb.Line(s);
         static string Sync(int wait, int signal) => ProgramBuilder.Sync(wait, signal);
 
-        pb.Comment($"{type} matmul {m}x{k} . {k}x{n}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={kt}, {(tr ? "A" : "B")} stationary");
+        // A rows × cols tile of view v into SRAM rows sRow bytes apart (d0 such tiles, ds0/ss0 apart). The DMA's inner
+        // dim follows the view's contiguous one; when that is the tile's row dim, the transpose flag turns it around.
+        int Tile(int d0, long ds0, long ss0, int tileRows, int tileCols, MatrixView v, long sRow) =>
+            v.Col != e && v.Row == e
+                ? pb.Desc(e, d0, tileCols, tileRows, ds0, v.Col, v.Row, ss0, sRow, e, transpose: true)
+                : pb.Desc(e, d0, tileRows, tileCols, ds0, v.Row, v.Col, ss0, sRow, e);
+
+        var views = batches.Select(b => tr ? (S: b.B.T, W: b.A.T, X: b.C.T) : (S: b.A, W: b.B, X: b.C)).ToList();
+        pb.Comment($"{type} matmul {m}x{k} . {k}x{n}{(batches.Count > 1 ? $" x{batches.Count} batch" : "")}, tiles Mt={tiles.Mt} Nt={tiles.Nt} Kt={kt}, {(tr ? "A" : "B")} stationary");
         Line($"sem.post sem={SemFreeA} count=2");
         Line($"sem.post sem={SemFreeB} count=2");
         Line($"sem.post sem={SemFreeC} count=2");
 
-        var steps = new List<(int Pi, int Qi, int Ki)>();
-        for (int pi = 0; pi < p; pi += pt)
+        var steps = new List<(int Bi, int Pi, int Qi, int Ki)>();
+        for (int bi = 0; bi < views.Count; bi++)
         {
-            for (int qi = 0; qi < q; qi += qt)
+            for (int pi = 0; pi < p; pi += pt)
             {
-                for (int ki = 0; ki < k; ki += kt)
+                for (int qi = 0; qi < q; qi += qt)
                 {
-                    steps.Add((pi, qi, ki));
+                    for (int ki = 0; ki < k; ki += kt)
+                    {
+                        steps.Add((bi, pi, qi, ki));
+                    }
                 }
             }
         }
 
+        // A tile is named by its DRAM address and position: equal keys are equal bytes, so the tile stays in SRAM.
+        (long, int, int) SKey(int st) => (views[steps[st].Bi].S.At(steps[st].Pi, steps[st].Ki), steps[st].Pi, steps[st].Ki);
+        (long, int, int) WKey(int st) => (views[steps[st].Bi].W.At(steps[st].Ki, steps[st].Qi), steps[st].Qi, steps[st].Ki);
         int sCur = -1, wCur = -1, sLoads = 0, wLoads = 0, xTiles = 0;
         for (int st = 0; st < steps.Count; st++)
         {
-            var (pi, qi, ki) = steps[st];
+            var (bi, pi, qi, ki) = steps[st];
+            var (sv, wv, xv) = views[bi];
             int ps = Math.Min(pt, p - pi), qs = Math.Min(qt, q - qi), ks = Math.Min(kt, k - ki);
-            bool newS = st == 0 || (steps[st - 1].Pi, steps[st - 1].Ki) != (pi, ki);
-            bool newW = st == 0 || (steps[st - 1].Qi, steps[st - 1].Ki) != (qi, ki);
-            bool lastS = st == steps.Count - 1 || (steps[st + 1].Pi, steps[st + 1].Ki) != (pi, ki);
-            bool lastW = st == steps.Count - 1 || (steps[st + 1].Qi, steps[st + 1].Ki) != (qi, ki);
-            Line(tr ? $"; step {st}: C[{qi}:{qi + qs}, {pi}:{pi + ps}] += A[{qi}:{qi + qs}, {ki}:{ki + ks}] . B[{ki}:{ki + ks}, {pi}:{pi + ps}]"
-                    : $"; step {st}: C[{pi}:{pi + ps}, {qi}:{qi + qs}] += A[{pi}:{pi + ps}, {ki}:{ki + ks}] . B[{ki}:{ki + ks}, {qi}:{qi + qs}]");
+            bool newS = st == 0 || SKey(st - 1) != SKey(st), newW = st == 0 || WKey(st - 1) != WKey(st);
+            bool lastS = st == steps.Count - 1 || SKey(st + 1) != SKey(st), lastW = st == steps.Count - 1 || WKey(st + 1) != WKey(st);
+            string at = batches.Count > 1 ? $"batch {bi} " : "";
+            Line(tr ? $"; step {st}: {at}C[{qi}:{qi + qs}, {pi}:{pi + ps}] += A[{qi}:{qi + qs}, {ki}:{ki + ks}] . B[{ki}:{ki + ks}, {pi}:{pi + ps}]"
+                    : $"; step {st}: {at}C[{pi}:{pi + ps}, {qi}:{qi + qs}] += A[{pi}:{pi + ps}, {ki}:{ki + ks}] . B[{ki}:{ki + ks}, {qi}:{qi + qs}]");
 
             // Loads: S then W; the step's last load signals "loaded" (the load queue is in order, so it covers both).
             // S is stored P-rows × Ks, row stride Ks.
             if (newS)
             {
                 sCur = sLoads++ % 2;
-                int d = tr ? Desc(1, ks, ps, 0, (long)n * e, e, 0, (long)ks * e, e, transpose: true)   // Bᵀ: read B's rows, write columns
-                           : Desc(1, ps, ks, 0, (long)k * e, e, 0, (long)ks * e, e);
-                long dram = tr ? bAddr + (((long)ki * n) + pi) * e : aAddr + (((long)pi * k) + ki) * e;
-                Line($"dma.load desc={d} sram=0x{sSlot[sCur]:x} dram=0x{dram:x}{Sync(SemFreeA, newW ? 0 : SemLoaded)}");
+                int d = Tile(1, 0, 0, ps, ks, sv, (long)ks * e);
+                Line($"dma.load desc={d} sram=0x{sSlot[sCur]:x} dram=0x{sv.At(pi, ki):x}{Sync(SemFreeA, newW ? 0 : SemLoaded)}");
             }
 
             // W is stored as array-wide column blocks, each a contiguous Ks × cols tile (a ragged last block Ks × rem).
@@ -122,19 +137,16 @@ public static class MatmulKernel
             if (newW)
             {
                 wCur = wLoads++ % 2;
-                long dram = tr ? aAddr + (((long)qi * k) + ki) * e : bAddr + (((long)ki * n) + qi) * e;
-                long blockStep = tr ? (long)cols * k * e : (long)cols * e;
+                long dram = wv.At(ki, qi), blockStep = cols * wv.Col;
                 if (full > 0)
                 {
-                    int d = tr ? Desc(full, cols, ks, blockStep, (long)k * e, e, (long)ks * cols * e, (long)cols * e, e, transpose: true)
-                               : Desc(full, ks, cols, blockStep, (long)n * e, e, (long)ks * cols * e, (long)cols * e, e);
+                    int d = Tile(full, blockStep, (long)ks * cols * e, ks, cols, wv, (long)cols * e);
                     Line($"dma.load desc={d} sram=0x{wSlot[wCur]:x} dram=0x{dram:x}{Sync(SemFreeB, rem > 0 ? 0 : SemLoaded)}");
                 }
 
                 if (rem > 0)
                 {
-                    int d = tr ? Desc(1, rem, ks, 0, (long)k * e, e, 0, (long)rem * e, e, transpose: true)
-                               : Desc(1, ks, rem, 0, (long)n * e, e, 0, (long)rem * e, e);
+                    int d = Tile(1, 0, 0, ks, rem, wv, (long)rem * e);
                     Line($"dma.load desc={d} sram=0x{wSlot[wCur] + ((long)full * ks * cols * e):x} dram=0x{dram + (full * blockStep):x}{Sync(full > 0 ? 0 : SemFreeB, SemLoaded)}");
                 }
             }
@@ -156,7 +168,7 @@ public static class MatmulKernel
             }
 
             // After the last reduction step of an output tile: drain each block into an X buffer (Ps × Qs, row-major), then
-            // store it: X = C directly, or X = Cᵀ through swapped DRAM strides.
+            // store it through X's view (for A stationary, Cᵀ: C's strides swapped).
             if (ki + ks == k)
             {
                 int xCur = xTiles++ % 2;
@@ -166,10 +178,21 @@ public static class MatmulKernel
                     Line($"mm.drain acc=0x{blk * ps:x} dst=0x{xSlot[xCur] + ((long)blk * cols * e):x} m={ps} n={w} stride={qs * e} mode={type}{Sync(blk == 0 ? SemFreeC : 0, blk == blocks - 1 ? SemDrained : 0)}");
                 }
 
-                int d = tr ? Desc(1, ps, qs, 0, e, (long)n * e, 0, (long)qs * e, e) : Desc(1, ps, qs, 0, (long)n * e, e, 0, (long)qs * e, e);
-                long dram = cAddr + (tr ? (((long)qi * n) + pi) * e : (((long)pi * n) + qi) * e);
-                Line($"dma.store desc={d} sram=0x{xSlot[xCur]:x} dram=0x{dram:x}{Sync(SemDrained, SemFreeC)}");
+                int d = pb.Desc(e, 1, ps, qs, 0, xv.Row, xv.Col, 0, (long)qs * e, e);
+                Line($"dma.store desc={d} sram=0x{xSlot[xCur]:x} dram=0x{xv.At(pi, qi):x}{Sync(SemDrained, SemFreeC)}");
             }
         }
     }
+}
+
+/// <summary>A matrix in DRAM: element (i, j) at <see cref="Addr"/> + i·<see cref="Row"/> + j·<see cref="Col"/> bytes.</summary>
+public readonly record struct MatrixView(long Addr, long Row, long Col)
+{
+    /// <summary>A dense row-major matrix of <paramref name="cols"/> 2-byte columns.</summary>
+    public static MatrixView Dense(long addr, long cols) => new(addr, cols * 2, 2);
+
+    /// <summary>The same bytes read as the transpose.</summary>
+    public MatrixView T => new(Addr, Col, Row);
+
+    public long At(long i, long j) => Addr + (i * Row) + (j * Col);
 }

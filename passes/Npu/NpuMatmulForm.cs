@@ -1,0 +1,102 @@
+namespace Tessera.Passes.Npu;
+
+/// <summary>
+/// A graph matmul or gemm as the matrix kernel runs it: <see cref="Batch"/> independent products
+/// C[M×N] = op(A)[M×K]·op(B)[K×N], where op transposes an operand stored transposed (gemm's transA/transB on an
+/// activation; a constant transB weight is instead stored transposed at compile time). Batch dims broadcast as in
+/// numpy: a batch dim of 1 gives that operand a batch stride of 0. When B is the same matrix for every batch
+/// element and A is dense, the batch folds into M (one larger product, as for [B, S, K]·[K, N]).
+/// </summary>
+public sealed record NpuMatmulForm(long M, long N, long K, bool TransA, bool TransB, long[] BatchShape, long[] AStrides, long[] BStrides)
+{
+    public long Batch => BatchShape.Aggregate(1L, (x, y) => x * y);
+
+    /// <summary>Element offsets of A, B and C for every batch element, in row-major batch order.</summary>
+    public IEnumerable<(long A, long B, long C)> Offsets()
+    {
+        var idx = new long[BatchShape.Length];
+        for (long i = 0; i < Batch; i++)
+        {
+            long a = 0, b = 0;
+            for (int d = 0; d < idx.Length; d++)
+            {
+                a += idx[d] * AStrides[d];
+                b += idx[d] * BStrides[d];
+            }
+
+            yield return (a, b, i * M * N);
+            for (int d = idx.Length - 1; d >= 0 && ++idx[d] == BatchShape[d]; d--)
+            {
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>The form of a mat_mul/gemm with static shapes, or why the matrix kernel cannot run it.</summary>
+    public static (NpuMatmulForm? Form, string? Why) Of(Operation op)
+    {
+        var a = NpuPlacement.Shape(op.Operand(0));
+        var b = NpuPlacement.Shape(op.Operand(1));
+        if (op.Name == "graph.gemm")
+        {
+            if (a.Length != 2 || b.Length != 2)
+            {
+                return (null, "gemm operands that are not 2-D");
+            }
+
+            bool ta = Int(op, "transA") != 0, tb = Int(op, "transB") != 0;
+            long gm = ta ? a[1] : a[0], gk = ta ? a[0] : a[1], bk = tb ? b[1] : b[0], gn = tb ? b[0] : b[1];
+            return gk != bk ? (null, "operand shapes do not agree")
+                : (new NpuMatmulForm(gm, gn, gk, ta, tb && !NpuPlacement.TransB(op), [], [], []), null);
+        }
+
+        if (a.Length == 0 || b.Length == 0)
+        {
+            return (null, "a scalar matmul operand");
+        }
+
+        if (b.Length == 1)
+        {
+            return (null, "a 1-D right operand (a matrix-vector product)");
+        }
+
+        long k = a[^1], n = b[^1];
+        if (b[^2] != k)
+        {
+            return (null, "operand shapes do not agree");
+        }
+
+        // A 1-D A is one row; A's other leading dims are rows too when B is not batched.
+        long[] aBatch = a.Length <= 2 ? [] : a[..^2], bBatch = b[..^2];
+        long m = a.Length == 1 ? 1 : a[^2];
+        if (bBatch.All(d => d == 1))
+        {
+            return (new NpuMatmulForm(a[..^1].Aggregate(1L, (x, y) => x * y), n, k, false, false, [], [], []), null);
+        }
+
+        int rank = Math.Max(aBatch.Length, bBatch.Length);
+        var shape = new long[rank];
+        long[] aStr = new long[rank], bStr = new long[rank];
+        long sa = m * k, sb = k * n;
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            long da = Dim(aBatch, d - rank + aBatch.Length), db = Dim(bBatch, d - rank + bBatch.Length);
+            if (da != db && da != 1 && db != 1)
+            {
+                return (null, "batch dims that do not broadcast");
+            }
+
+            shape[d] = Math.Max(da, db);
+            aStr[d] = da == 1 ? 0 : sa;
+            bStr[d] = db == 1 ? 0 : sb;
+            sa *= da;
+            sb *= db;
+        }
+
+        return (new NpuMatmulForm(m, n, k, false, false, shape, aStr, bStr), null);
+    }
+
+    private static long Dim(long[] s, int i) => i < 0 ? 1 : s[i];
+
+    private static long Int(Operation op, string name) => (op.GetAttr(name) as IntegerAttr)?.Value ?? 0;
+}

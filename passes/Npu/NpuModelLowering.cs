@@ -230,20 +230,31 @@ public static class NpuModelLowering
                     throw Unsupported(op, $"the matmul was tiled for target '{(op.GetAttr(NpuMatmulLowering.TargetAttr) as StringAttr)?.Value}', not '{pb.Target.Name}'");
                 }
 
-                var (m, n, k) = NpuPlacement.MatmulProblem(op);
-                MatmulKernel.EmitInto(pb, tiles, (int)m, (int)n, (int)k, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
+                var f = NpuMatmulForm.Of(op).Form ?? throw Unsupported(op, "the matmul has no matrix-kernel form");
+                int m = (int)f.M, n = (int)f.N, k = (int)f.K;
+                var views = f.Offsets().Select(o => (
+                    Transposed(ins[0].DramAddress + (2 * o.A), f.TransA ? m : k, f.TransA),
+                    Transposed(ins[1].DramAddress + (2 * o.B), f.TransB ? k : n, f.TransB),
+                    MatrixView.Dense(outs[0].DramAddress + (2 * o.C), n))).ToList();
+                MatmulKernel.EmitInto(pb, tiles, m, n, k, views, outs[0].Type);
                 if (ins.Count > 2)
                 {
                     // gemm's bias: a second step adds it to each row in place.
                     next();
-                    VectorKernels.Binary(pb, "add", (int)m, (int)n, outs[0].DramAddress, ins[2].DramAddress, Broadcast.Row, outs[0].DramAddress, outs[0].Type);
+                    VectorKernels.Binary(pb, "add", m, n, outs[0].DramAddress, ins[2].DramAddress, Broadcast.Row, outs[0].DramAddress, outs[0].Type);
                 }
 
-                return m * n * k;
+                return f.Batch * m * n * k;
             case "graph.transpose":
                 var (shape, perm) = DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op))
                     ?? throw Unsupported(op, "the permutation does not collapse to three DMA dims");
                 DmaKernels.Permute(pb, shape, perm, ins[0].DramAddress, outs[0].DramAddress, ElemBytes(outs[0]));
+                return 0;
+            case "graph.slice" or "graph.concat" or "graph.split":
+                DmaKernels.Copy(pb, NpuDataMovement.Copies(op, ins.Select(t => t.DramAddress).ToList(), outs.Select(t => t.DramAddress).ToList()), ElemBytes(outs[0]));
+                return 0;
+            case var _ when NpuReductions.Handles(op):
+                NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);
                 return 0;
             case "graph.sdpa":
                 NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
@@ -257,6 +268,9 @@ public static class NpuModelLowering
                 return 0;
         }
     }
+
+    /// <summary>A dense matrix of <paramref name="cols"/> stored columns, read as its transpose when <paramref name="t"/>.</summary>
+    private static MatrixView Transposed(long addr, long cols, bool t) => t ? MatrixView.Dense(addr, cols).T : MatrixView.Dense(addr, cols);
 
     private static int ElemBytes(TensorDecl t) => (int)Math.Max(1, t.Bytes / Math.Max(1, t.Elements));
 

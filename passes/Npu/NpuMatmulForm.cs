@@ -44,10 +44,10 @@ public sealed record NpuMatmulForm(long M, long N, long K, bool TransA, bool Tra
                 return (null, "gemm operands that are not 2-D");
             }
 
-            bool ta = Int(op, "transA") != 0, tb = Int(op, "transB") != 0;
-            long gm = ta ? a[1] : a[0], gk = ta ? a[0] : a[1], bk = tb ? b[1] : b[0], gn = tb ? b[0] : b[1];
+            bool gta = Int(op, "transA") != 0, gtb = Int(op, "transB") != 0;
+            long gm = gta ? a[1] : a[0], gk = gta ? a[0] : a[1], bk = gtb ? b[1] : b[0], gn = gtb ? b[0] : b[1];
             return gk != bk ? (null, "operand shapes do not agree")
-                : (new NpuMatmulForm(gm, gn, gk, ta, tb && !NpuPlacement.TransB(op), [], [], []), null);
+                : (new NpuMatmulForm(gm, gn, gk, gta, gtb && !NpuPlacement.TransB(op), [], [], []), null);
         }
 
         if (a.Length == 0 || b.Length == 0)
@@ -66,12 +66,13 @@ public sealed record NpuMatmulForm(long M, long N, long K, bool TransA, bool Tra
             return (null, "operand shapes do not agree");
         }
 
-        // A 1-D A is one row; A's other leading dims are rows too when B is not batched.
+        // A 1-D A is one row; A's other leading dims are rows too when B is not batched (and A's rows are dense).
+        bool ta = Folded(op.Operand(0)), tb = Folded(op.Operand(1));
         long[] aBatch = a.Length <= 2 ? [] : a[..^2], bBatch = b[..^2];
         long m = a.Length == 1 ? 1 : a[^2];
-        if (bBatch.All(d => d == 1))
+        if (bBatch.All(d => d == 1) && !ta)
         {
-            return (new NpuMatmulForm(a[..^1].Aggregate(1L, (x, y) => x * y), n, k, false, false, [], [], []), null);
+            return (new NpuMatmulForm(a[..^1].Aggregate(1L, (x, y) => x * y), n, k, false, tb, [], [], []), null);
         }
 
         int rank = Math.Max(aBatch.Length, bBatch.Length);
@@ -93,8 +94,31 @@ public sealed record NpuMatmulForm(long M, long N, long K, bool TransA, bool Tra
             sb *= db;
         }
 
-        return (new NpuMatmulForm(m, n, k, false, false, shape, aStr, bStr), null);
+        return (new NpuMatmulForm(m, n, k, ta, tb, shape, aStr, bStr), null);
     }
+
+    /// <summary>
+    /// Whether a transpose that swaps the last two dims folds into the matmuls that use it: every user is a mat_mul
+    /// placed on the NPU, so each can read the transpose's source through swapped strides (per batch element the
+    /// source matrix has the same size, so batch strides are unchanged). npu-partition then places the transpose as an
+    /// alias: no step, its result names the source's bytes, and only those matmuls (which see the alias) read them.
+    /// </summary>
+    public static bool FoldsInto(Operation transpose)
+    {
+        var perm = NpuPlacement.Perm(transpose);
+        int r = perm.Length;
+        if (r < 2 || perm[r - 1] != r - 2 || perm[r - 2] != r - 1 || perm.Take(r - 2).Where((p, i) => p != i).Any()
+            || NpuPlacement.ElementBytes(transpose.Result(0).Type) != 2 || !transpose.Result(0).HasUses)
+        {
+            return false;
+        }
+
+        return transpose.Result(0).Users.All(u => u.Name == "graph.mat_mul" && NpuPlacement.Classify(u).Place == NpuPlacement.Npu);
+    }
+
+    /// <summary>An operand produced by a transpose that npu-partition folded (placed as an alias).</summary>
+    private static bool Folded(Value v) =>
+        v.DefiningOp is { Name: "graph.transpose" } t && (t.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Alias;
 
     private static long Dim(long[] s, int i) => i < 0 ? 1 : s[i];
 

@@ -49,6 +49,8 @@ public static class NpuPlacement
         {
             case "graph.mat_mul" or "graph.gemm":
                 return Matmul(op, floats);
+            case "graph.transpose" when NpuMatmulForm.FoldsInto(op):
+                return (Alias, null);
             case "graph.transpose":
                 return ElementBytes(op.Result(0).Type) is 1 or 2 or 4 && Tessera.Npu.Lowering.DmaKernels.Collapse(Shape(op.Operand(0)), Perm(op)) is not null
                     ? (Npu, null) : (Host, "the permutation does not collapse to three DMA dims");

@@ -20,6 +20,9 @@ namespace Tessera.Tests.Npu;
 /// </summary>
 public class OpLoweringTests(ITestOutputHelper output)
 {
+    /// <summary>The bundle steps of the last <see cref="Run"/>.</summary>
+    private int _steps;
+
     private static NpuTarget Config(string name) => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs", name + ".json"));
 
     private static double Ulp(double v)
@@ -45,6 +48,7 @@ public class OpLoweringTests(ITestOutputHelper output)
 
         var bundle = NpuModelLowering.Emit(ctx, func, Config(config)).Bundle;
         Assert.All(bundle.Steps, s => Assert.Equal("npu", s.Kind));
+        _steps = bundle.Steps.Count;
         var rng = new Random(seed);
         var body = func.Regions[0].EntryBlock!;
         var args = body.Arguments.Select(a =>
@@ -148,16 +152,35 @@ public class OpLoweringTests(ITestOutputHelper output)
         Close(got[0], want[0], i => Ulp(want[0][i]) + (2.0 * k * k * Math.Pow(2, -24)));
     }
 
-    [Fact]
-    public void TransposeFeedingABatchedMatmul()
+    [Theory]
+    [InlineData(false, 1)]   // q · kᵀ per head: the transpose folds into the matmul's strides, one step
+    [InlineData(true, 2)]    // the transpose is also a result, so it stays a DMA step of its own
+    public void TransposeFeedingABatchedMatmul(bool returnTranspose, int steps)
     {
-        // q · kᵀ per head: the transpose is a DMA step, the product a batched matmul of two activations.
-        string tir = "func.func @f(%q: tensor<1x2x8x16xf16>, %k: tensor<1x2x8x16xf16>) -> tensor<1x2x8x8xf16> {\n" +
+        string results = returnTranspose ? "(tensor<1x2x8x8xf16>, tensor<1x2x16x8xf16>)" : "tensor<1x2x8x8xf16>";
+        string tir = $"func.func @f(%q: tensor<1x2x8x16xf16>, %k: tensor<1x2x8x16xf16>) -> {results} {{\n" +
             "  %kt = graph.transpose(%k) {perm = [0, 1, 3, 2]} : (tensor<1x2x8x16xf16>) -> tensor<1x2x16x8xf16>\n" +
             "  %s = graph.mat_mul(%q, %kt) : (tensor<1x2x8x16xf16>, tensor<1x2x16x8xf16>) -> tensor<1x2x8x8xf16>\n" +
-            "  func.return(%s) : tensor<1x2x8x8xf16>\n}\n";
+            (returnTranspose ? "  func.return(%s, %kt) : (tensor<1x2x8x8xf16>, tensor<1x2x16x8xf16>) -> ()\n}\n" : "  func.return(%s) : tensor<1x2x8x8xf16>\n}\n");
         var (got, want) = Run(tir);
+        Assert.Equal(steps, _steps);
         Close(got[0], want[0], _ => 2.0 * 16 * 16 * Math.Pow(2, -24));
+        if (returnTranspose)
+        {
+            Exact([got[1]], [want[1]]);
+        }
+    }
+
+    [Fact]
+    public void TransposedLeftOperandFoldsIntoABatchedMatmul()
+    {
+        string tir = "func.func @f(%a: tensor<3x40x20xf16>, %b: tensor<40x36xf16>) -> tensor<3x20x36xf16> {\n" +
+            "  %at = graph.transpose(%a) {perm = [0, 2, 1]} : (tensor<3x40x20xf16>) -> tensor<3x20x40xf16>\n" +
+            "  %c = graph.mat_mul(%at, %b) : (tensor<3x20x40xf16>, tensor<40x36xf16>) -> tensor<3x20x36xf16>\n" +
+            "  func.return(%c) : tensor<3x20x36xf16>\n}\n";
+        var (got, want) = Run(tir);
+        Assert.Equal(1, _steps);
+        Close(got[0], want[0], _ => 2.0 * 40 * 40 * Math.Pow(2, -24));
     }
 
     // ---- data movement ----

@@ -1,3 +1,5 @@
+using Tessera.Npu.Lowering;
+
 namespace Tessera.Passes.Npu;
 
 /// <summary>
@@ -31,6 +33,15 @@ public sealed record NpuMatmulForm(long M, long N, long K, bool TransA, bool Tra
             }
         }
     }
+
+    /// <summary>The kernel's (A, B, C) views per batch element for dense f16/bf16 buffers at the given DRAM addresses;
+    /// an operand stored transposed ([K, M] for A, [N, K] for B) is read through swapped strides.</summary>
+    public List<(MatrixView A, MatrixView B, MatrixView C)> Views(long a, long b, long c) => Offsets().Select(o => (
+        Dense(a + (2 * o.A), TransA ? M : K, TransA),
+        Dense(b + (2 * o.B), TransB ? K : N, TransB),
+        MatrixView.Dense(c + (2 * o.C), N))).ToList();
+
+    private static MatrixView Dense(long addr, long cols, bool transposed) => transposed ? MatrixView.Dense(addr, cols).T : MatrixView.Dense(addr, cols);
 
     /// <summary>The form of a mat_mul/gemm with static shapes, or why the matrix kernel cannot run it.</summary>
     public static (NpuMatmulForm? Form, string? Why) Of(Operation op)

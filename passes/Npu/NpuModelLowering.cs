@@ -232,11 +232,7 @@ public static class NpuModelLowering
 
                 var f = NpuMatmulForm.Of(op).Form ?? throw Unsupported(op, "the matmul has no matrix-kernel form");
                 int m = (int)f.M, n = (int)f.N, k = (int)f.K;
-                var views = f.Offsets().Select(o => (
-                    Transposed(ins[0].DramAddress + (2 * o.A), f.TransA ? m : k, f.TransA),
-                    Transposed(ins[1].DramAddress + (2 * o.B), f.TransB ? k : n, f.TransB),
-                    MatrixView.Dense(outs[0].DramAddress + (2 * o.C), n))).ToList();
-                MatmulKernel.EmitInto(pb, tiles, m, n, k, views, outs[0].Type);
+                MatmulKernel.EmitInto(pb, tiles, m, n, k, f.Views(ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress), outs[0].Type);
                 if (ins.Count > 2)
                 {
                     // gemm's bias: a second step adds it to each row in place.
@@ -268,9 +264,6 @@ public static class NpuModelLowering
                 return 0;
         }
     }
-
-    /// <summary>A dense matrix of <paramref name="cols"/> stored columns, read as its transpose when <paramref name="t"/>.</summary>
-    private static MatrixView Transposed(long addr, long cols, bool t) => t ? MatrixView.Dense(addr, cols).T : MatrixView.Dense(addr, cols);
 
     private static int ElemBytes(TensorDecl t) => (int)Math.Max(1, t.Bytes / Math.Max(1, t.Elements));
 

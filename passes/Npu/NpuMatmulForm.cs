@@ -68,7 +68,9 @@ public sealed record NpuMatmulForm(long M, long N, long K, bool TransA, bool Tra
 
         if (b.Length == 1)
         {
-            return (null, "a 1-D right operand (a matrix-vector product)");
+            // A matrix-vector product: B is a K×1 column and the result's missing last dim has the same bytes.
+            return a[^1] != b[0] ? (null, "operand shapes do not agree")
+                : (new NpuMatmulForm(a[..^1].Aggregate(1L, (x, y) => x * y), 1, b[0], false, false, [], [], []), null);
         }
 
         long k = a[^1], n = b[^1];

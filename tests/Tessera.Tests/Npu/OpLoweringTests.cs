@@ -136,6 +136,16 @@ public class OpLoweringTests(ITestOutputHelper output)
         Close(got[0], want[0], _ => 2.0 * k * k * Math.Pow(2, -24));
     }
 
+    [Fact]
+    public void MatrixVectorProduct()
+    {
+        string tir = "func.func @f(%a: tensor<2x30x40xf16>, %v: tensor<40xf16>) -> tensor<2x30xf16> {\n" +
+            "  %y = graph.mat_mul(%a, %v) : (tensor<2x30x40xf16>, tensor<40xf16>) -> tensor<2x30xf16>\n" +
+            "  func.return(%y) : tensor<2x30xf16>\n}\n";
+        var (got, want) = Run(tir);
+        Close(got[0], want[0], _ => 2.0 * 40 * 40 * Math.Pow(2, -24));
+    }
+
     [Theory]
     [InlineData(0, 1)]
     [InlineData(1, 0)]

@@ -3,7 +3,7 @@ using Tessera.Npu.Lowering;
 namespace Tessera.Passes.Npu;
 
 /// <summary>
-/// Slice, concat and split as DMA stride patterns (<see cref="DmaKernels.Copy"/>): each output (or input, for concat)
+/// Slice, concat, split and any transpose as DMA stride patterns (<see cref="DmaKernels.Copy"/>): each output (or input, for concat)
 /// is one strided view of the other side, so the kernel is loads and stores only. Works for any element type the
 /// bundle stores; the bounds, axes and split sizes must be compile-time constants because DMA addresses are.
 /// </summary>
@@ -58,6 +58,15 @@ public static class NpuDataMovement
                     at += s[axis];
                 }
 
+                break;
+            }
+
+            case "graph.transpose":
+            {
+                // Output index j reads input index perm⁻¹: output dim d walks input dim perm[d].
+                var xs = DmaKernels.DenseStrides(NpuPlacement.Shape(op.Operand(0)), e);
+                var o = NpuPlacement.Shape(op.Result(0));
+                copies.Add(new StridedCopy(o, NpuPlacement.Perm(op).Select(p => xs[p]).ToArray(), ins[0], DmaKernels.DenseStrides(o, e), outs[0]));
                 break;
             }
 

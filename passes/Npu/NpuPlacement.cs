@@ -52,8 +52,9 @@ public static class NpuPlacement
             case "graph.transpose" when NpuMatmulForm.FoldsInto(op):
                 return (Alias, null);
             case "graph.transpose":
-                return ElementBytes(op.Result(0).Type) is 1 or 2 or 4 && Tessera.Npu.Lowering.DmaKernels.Collapse(Shape(op.Operand(0)), Perm(op)) is not null
-                    ? (Npu, null) : (Host, "the permutation does not collapse to three DMA dims");
+                // One that collapses to three dims is one pass of descriptors; any other is a strided copy with its
+                // outer dims looped (DmaKernels.Copy).
+                return ElementBytes(op.Result(0).Type) is 1 or 2 or 4 or 8 ? (Npu, null) : (Host, "an element type the NPU's DRAM does not hold");
             case "graph.slice" or "graph.concat" or "graph.split":
                 return NpuDataMovement.Reason(op) is { } moveWhy ? (Host, moveWhy) : (Npu, null);
             case var _ when NpuReductions.Handles(op):

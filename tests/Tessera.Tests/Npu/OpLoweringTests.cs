@@ -223,6 +223,18 @@ public class OpLoweringTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TransposesBeyondThreeDmaDimsAreStridedCopies()
+    {
+        // [2,3,4,5] → perm [3,1,0,2] keeps four separate dims; and an int64 transpose moves 8-byte elements as pairs.
+        string tir = "func.func @f(%x: tensor<2x3x4x5xf16>, %i: tensor<3x4xi64>) -> (tensor<5x3x2x4xf16>, tensor<4x3xi64>) {\n" +
+            "  %y = graph.transpose(%x) {perm = [3, 1, 0, 2]} : (tensor<2x3x4x5xf16>) -> tensor<5x3x2x4xf16>\n" +
+            "  %j = graph.transpose(%i) {perm = [1, 0]} : (tensor<3x4xi64>) -> tensor<4x3xi64>\n" +
+            "  func.return(%y, %j) : (tensor<5x3x2x4xf16>, tensor<4x3xi64>) -> ()\n}\n";
+        var (got, want) = Run(tir);
+        Exact(got, want);
+    }
+
+    [Fact]
     public void ConcatOfInt64MovesBytesExactly()
     {
         string tir = "func.func @f(%a: tensor<3x2xi64>, %b: tensor<3x5xi64>) -> tensor<3x7xi64> {\n" +

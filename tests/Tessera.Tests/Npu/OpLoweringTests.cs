@@ -266,6 +266,8 @@ public class OpLoweringTests(ITestOutputHelper output)
     [InlineData("reduce_sum_square", new long[] { 9, 33 }, new long[] { 0 }, 1)]       // the leading axis
     [InlineData("reduce_mean", new long[] { 4, 1, 50 }, new long[] { 0, 1, 2 }, 1)]    // everything (keepdims: the bundle has no rank-0 tensors)
     [InlineData("reduce_sum", new long[] { 3, 70000 }, new long[] { 1 }, 1)]           // a row longer than one v.rsum
+    [InlineData("reduce_max", new long[] { 4, 1, 8 }, new long[] { 1 }, 0)]             // only a unit dim: a copy
+    [InlineData("reduce_mean", new long[] { 301, 3, 700 }, new long[] { 1 }, 1)]        // middle axis, blocks of 52 675 rows split groups
     public void Reduction(string op, long[] shape, long[] axes, int keepdims)
     {
         var set = axes.Select(a => a < 0 ? a + shape.Length : a).ToHashSet();

@@ -58,7 +58,9 @@ public static class NpuPlacement
             case "graph.slice" or "graph.concat" or "graph.split":
                 return NpuDataMovement.Reason(op) is { } moveWhy ? (Host, moveWhy) : (Npu, null);
             case var _ when NpuReductions.Handles(op):
-                return !floats ? (Host, "integer or boolean tensors run on the host") : NpuReductions.Reason(op) is { } reduceWhy ? (Host, reduceWhy) : (Npu, null);
+                // The data must be f16/bf16; an axes operand is judged by NpuReductions (constant or not).
+                return !IsFloat(op.Operand(0).Type) || !IsFloat(op.Result(0).Type) ? (Host, "integer or boolean tensors run on the host")
+                    : NpuReductions.Reason(op) is { } reduceWhy ? (Host, reduceWhy) : (Npu, null);
             case "graph.gather":
                 return (Host, "rows picked by runtime indices: NPU DMA addresses are fixed at compile time");
         }

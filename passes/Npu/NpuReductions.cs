@@ -3,9 +3,9 @@ using Tessera.Npu.Lowering;
 namespace Tessera.Passes.Npu;
 
 /// <summary>
-/// graph.reduce_{sum,mean,max,min,sum_square} on the vector unit (<see cref="VectorKernels.Reduce"/>). The reduced axes
-/// (unit dims aside) must form one run, so the input is outer × reduce × inner and the output outer × inner, with or
-/// without keepdims (the same bytes either way).
+/// graph.reduce_{sum,mean,max,min,sum_square} on the vector unit (VectorKernels.Reduce). When the reduced axes (unit
+/// dims aside) form one run the input is outer × reduce × inner and the output outer × inner; otherwise the kernel
+/// gathers each output's elements through strided loads. keepdims does not change the output's bytes.
 /// </summary>
 public static class NpuReductions
 {
@@ -22,22 +22,57 @@ public static class NpuReductions
     /// <summary>Null when the reduction runs on the vector unit; otherwise why it stays on the host.</summary>
     public static string? Reason(Operation op)
     {
-        if (Shape(op) is not { } s)
+        if (Mask(op) is not { } mask)
         {
-            return "reduction axes that are not compile-time constants forming one run of dims (unit dims aside)";
+            return "reduction axes that are not compile-time constants (or none, with noop_with_empty_axes)";
         }
 
-        return s.Inner > 1 && (s.Reduce > MaxDim || s.Inner > MaxDim) ? "a reduction over a middle axis longer than a DMA dim (65535)" : null;
+        if (Shape(op, mask) is { } s)
+        {
+            return s.Inner > 1 && (s.Reduce > MaxDim || s.Inner > MaxDim) ? "a reduction over a middle axis longer than a DMA dim (65535)" : null;
+        }
+
+        var (kept, reduced) = Dims(op, mask);
+        return kept.Concat(reduced).Any(d => d.N > MaxDim) || kept.Aggregate(1L, (p, d) => p * d.N) > int.MaxValue || reduced.Aggregate(1L, (p, d) => p * d.N) > int.MaxValue
+            ? "a reduction over several runs of axes with a dim longer than a DMA dim (65535)" : null;
     }
 
+    /// <summary>One run of reduced axes: outer × reduce × inner; several runs: the strided form.</summary>
     public static void Emit(ProgramBuilder pb, Operation op, long src, long dst, string type)
     {
-        var (outer, reduce, inner) = Shape(op)!.Value;
-        VectorKernels.Reduce(pb, Ops[op.Name], (int)outer, (int)reduce, (int)inner, src, dst, type);
+        var mask = Mask(op)!;
+        if (Shape(op, mask) is var (outer, reduce, inner))
+        {
+            VectorKernels.Reduce(pb, Ops[op.Name], (int)outer, (int)reduce, (int)inner, src, dst, type);
+            return;
+        }
+
+        var (kept, reduced) = Dims(op, mask);
+        VectorKernels.Reduce(pb, Ops[op.Name], kept, reduced, src, dst, type);
     }
 
-    /// <summary>(outer, reduce, inner) element counts, or null when the axes are not constant or not one run.</summary>
-    private static (long Outer, long Reduce, long Inner)? Shape(Operation op)
+    /// <summary>The non-unit dims of the input as (size, element stride), split into kept and reduced, in order.</summary>
+    private static ((long N, long Stride)[] Kept, (long N, long Stride)[] Reduced) Dims(Operation op, bool[] mask)
+    {
+        var x = NpuPlacement.Shape(op.Operand(0));
+        var kept = new List<(long, long)>();
+        var reduced = new List<(long, long)>();
+        long stride = 1;
+        for (int d = x.Length - 1; d >= 0; d--)
+        {
+            if (x[d] != 1)
+            {
+                (mask[d] ? reduced : kept).Insert(0, (x[d], stride));
+            }
+
+            stride *= x[d];
+        }
+
+        return (kept.ToArray(), reduced.ToArray());
+    }
+
+    /// <summary>Which input dims are reduced, or null when the axes are not compile-time constants.</summary>
+    private static bool[]? Mask(Operation op)
     {
         var x = NpuPlacement.Shape(op.Operand(0));
         long[]? axes;
@@ -82,6 +117,13 @@ public static class NpuReductions
             reduced[d] = true;
         }
 
+        return reduced;
+    }
+
+    /// <summary>(outer, reduce, inner) element counts when the reduced dims are one run (unit dims aside), else null.</summary>
+    private static (long Outer, long Reduce, long Inner)? Shape(Operation op, bool[] reduced)
+    {
+        var x = NpuPlacement.Shape(op.Operand(0));
         // Walk the non-unit dims: kept ones before the reduced run are outer, after it inner; a second run fails.
         long outer = 1, reduce = 1, inner = 1;
         int phase = 0;   // 0: before the run, 1: in it, 2: after it

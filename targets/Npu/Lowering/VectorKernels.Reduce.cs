@@ -32,9 +32,17 @@ public static partial class VectorKernels
             throw Unsupported(pb, $"{title}: {rows} output elements are more than one kernel handles");
         }
 
+        ReduceRows(pb, op, title, type, (int)rows, reduce, dst,
+            inner == 1 ? Dense(pb, a, reduce) : new Input(reduce, (r0, n, sram) => Gather(pb, reduce, inner, a, r0, n, sram)));
+    }
+
+    /// <summary>The reduction's vector work: each of <paramref name="rows"/> rows of <paramref name="reduce"/> elements,
+    /// as <paramref name="input"/> loads them, becomes one output element at <paramref name="dst"/>.</summary>
+    private static void ReduceRows(ProgramBuilder pb, string op, string title, string type, int rows, int reduce, long dst, Input input)
+    {
         var s = new Spec
         {
-            Title = title, Type = type, Rows = (int)rows, Dst = dst, OutElems = 1, ScalarRows = 1,
+            Title = title, Type = type, Rows = rows, Dst = dst, OutElems = 1, ScalarRows = 1,
             Consts = [-1f, 1f / reduce],
             Compute = k =>
             {
@@ -59,7 +67,7 @@ public static partial class VectorKernels
                 return r;
             },
         };
-        s.Inputs.Add(inner == 1 ? Dense(pb, a, reduce) : new Input(reduce, (r0, n, sram) => Gather(pb, reduce, inner, a, r0, n, sram)));
+        s.Inputs.Add(input);
         Run(pb, s);
     }
 

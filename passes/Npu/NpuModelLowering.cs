@@ -254,10 +254,14 @@ public static class NpuModelLowering
                 return TileLowering.Emit(pb, op, [.. ins, .. outs]);
             case "graph.mat_mul" or "graph.gemm":
                 throw Unsupported(op, "an NPU matmul is lowered through tile.dispatch: run npu-tile and npu-matmul-to-tile first");
-            case "graph.transpose":
-                var (shape, perm) = DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op))
-                    ?? throw Unsupported(op, "the permutation does not collapse to three DMA dims");
-                DmaKernels.Permute(pb, shape, perm, ins[0].DramAddress, outs[0].DramAddress, ElemBytes(outs[0]));
+            case "graph.transpose" when ElemBytes(outs[0]) <= 4 && DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op)) is { } c:
+                DmaKernels.Permute(pb, c.Shape, c.Perm, ins[0].DramAddress, outs[0].DramAddress, ElemBytes(outs[0]));
+                return 0;
+            case "graph.transpose" or "graph.slice" or "graph.concat" or "graph.split":
+                DmaKernels.Copy(pb, NpuDataMovement.Copies(op, ins.Select(t => t.DramAddress).ToList(), outs.Select(t => t.DramAddress).ToList()), ElemBytes(outs[0]));
+                return 0;
+            case var _ when NpuReductions.Handles(op):
+                NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);
                 return 0;
             case "graph.sdpa":
                 NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);

@@ -50,9 +50,18 @@ public static class NpuPlacement
         {
             case "graph.mat_mul" or "graph.gemm":
                 return Matmul(op, floats);
+            case "graph.transpose" when NpuMatmulForm.FoldsInto(op):
+                return (Alias, null);
             case "graph.transpose":
-                return ElementBytes(op.Result(0).Type) is 1 or 2 or 4 && Tessera.Npu.Lowering.DmaKernels.Collapse(Shape(op.Operand(0)), Perm(op)) is not null
-                    ? (Npu, null) : (Host, "the permutation does not collapse to three DMA dims");
+                // One that collapses to three dims is one pass of descriptors; any other is a strided copy with its
+                // outer dims looped (DmaKernels.Copy).
+                return ElementBytes(op.Result(0).Type) is 1 or 2 or 4 or 8 ? (Npu, null) : (Host, "an element type the NPU's DRAM does not hold");
+            case "graph.slice" or "graph.concat" or "graph.split":
+                return NpuDataMovement.Reason(op) is { } moveWhy ? (Host, moveWhy) : (Npu, null);
+            case var _ when NpuReductions.Handles(op):
+                // The data must be f16/bf16; an axes operand is judged by NpuReductions (constant or not).
+                return !IsFloat(op.Operand(0).Type) || !IsFloat(op.Result(0).Type) ? (Host, "integer or boolean tensors run on the host")
+                    : NpuReductions.Reason(op) is { } reduceWhy ? (Host, reduceWhy) : (Npu, null);
             case "graph.gather":
                 return (Host, "rows picked by runtime indices: NPU DMA addresses are fixed at compile time");
         }
@@ -67,47 +76,32 @@ public static class NpuPlacement
             return (Host, "only f16/bf16 matmuls run on the matrix unit (run demote-f32 first)");
         }
 
-        var b = op.Operand(1);
-        if (((TensorType)b.Type).Rank != 2)
+        var (form, why) = NpuMatmulForm.Of(op);
+        if (form is null)
         {
-            return (Host, "the right operand is not 2-D (batched matmuls are not lowered yet)");
-        }
-
-        if (TransB(op) && b.DefiningOp?.Name != "arith.constant")
-        {
-            return (Host, "a transposed right operand must be a constant (it is transposed at compile time)");
+            return (Host, why);
         }
 
         if (op.Name == "graph.gemm")
         {
-            if (IntAttr(op, "transA") != 0 || FloatAttr(op, "alpha") != 1 || FloatAttr(op, "beta") != 1)
+            if (FloatAttr(op, "alpha") != 1 || FloatAttr(op, "beta") != 1)
             {
-                return (Host, "gemm with transA, alpha or beta other than the defaults");
+                return (Host, "gemm with alpha or beta other than 1");
             }
 
             if (op.NumOperands > 2 && op.Operand(2).DefiningOp?.Name != "graph.none"
-                && ((TensorType)op.Operand(2).Type).ElementCount != MatmulProblem(op).N)
+                && ((TensorType)op.Operand(2).Type).ElementCount != form.N)
             {
                 return (Host, "gemm bias that is not one value per output column");
             }
         }
 
-        var a = (TensorType)op.Operand(0).Type;
-        var (_, n, k) = MatmulProblem(op);
-        return a.Rank < 1 || a.Shape![^1].Size != k ? (Host, "operand shapes do not agree") : n <= 0 ? (Host, "empty weight") : (Npu, null);
+        return form.M <= 0 || form.N <= 0 || form.K <= 0 ? (Host, "an empty matmul") : (Npu, null);
     }
 
-    /// <summary>C[M×N] = A[M×K]·B[K×N] with A's leading dims folded into M, and B transposed when gemm's transB is set.</summary>
-    public static (long M, long N, long K) MatmulProblem(Operation op)
-    {
-        var a = Shape(op.Operand(0));
-        var b = Shape(op.Operand(1));
-        bool transB = op.Name == "graph.gemm" && IntAttr(op, "transB") != 0;
-        long k = transB ? b[1] : b[0], n = transB ? b[0] : b[1];
-        return (a.Length == 0 ? 1 : a[..^1].Aggregate(1L, (x, y) => x * y), n, k);
-    }
-
-    public static bool TransB(Operation op) => op.Name == "graph.gemm" && IntAttr(op, "transB") != 0;
+    /// <summary>Whether the right operand is a constant gemm stores transposed (transB): the DRAM plan then keeps it
+    /// transposed at compile time (<c>NAME.T</c>) and the kernel reads it as a plain K×N matrix.</summary>
+    public static bool TransB(Operation op) => op.Name == "graph.gemm" && IntAttr(op, "transB") != 0 && op.Operand(1).DefiningOp?.Name == "arith.constant";
 
     public static long[] Shape(Value v) => ((TensorType)v.Type).Shape!.Select(d => d.Size).ToArray();
 

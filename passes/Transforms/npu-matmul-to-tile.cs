@@ -45,17 +45,18 @@ public sealed class NpuMatmulToTilePass : Pass
     {
         var b = new OpBuilder(ctx);
         b.SetInsertionPoint(mm);
-        var (m, n, k) = NpuPlacement.MatmulProblem(mm);
+        var f = NpuMatmulForm.Of(mm).Form!;
         var a = mm.Operand(0)!;
         var w = NpuPlacement.TransB(mm) ? TransposedConstant(b, mm.Operand(1)!) : mm.Operand(1)!;
         var result = (TensorType)mm.Result(0).Type;
         var et = result.ElementType;
         var dispatch = b.Create(TileDialect.Dispatch, mm.Location, [a, w], [result], [new("op", new StringAttr(mm.Name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
         var body = dispatch.Regions[0].AddBlock();
-        Value A = Bind(body, [m, k], et, "A"), B = Bind(body, [k, n], et, "B"), C = Bind(body, [m, n], et, "C");
+        // Each operand bound as stored: batch dims (1 where it broadcasts), then its matrix, transposed when it is read so.
+        Value A = Bind(body, f.Stored(b: false), et, "A"), B = Bind(body, f.Stored(b: true), et, "B"), C = Bind(body, [.. f.BatchShape, f.M, f.N], et, "C");
 
         bool tr = tiles.StationaryA;
-        long p = tr ? n : m, q = tr ? m : n;
+        long p = tr ? f.N : f.M, q = tr ? f.M : f.N, k = f.K;
         long pt = Math.Min(tr ? tiles.Nt : tiles.Mt, p), qt = Math.Min(tr ? tiles.Mt : tiles.Nt, q), kt = Math.Min(tiles.Kt, k);
         var ib = new OpBuilder(ctx);
         ib.SetInsertionPointToEnd(body);
@@ -76,14 +77,43 @@ public sealed class NpuMatmulToTilePass : Pass
         var sw = Alloc("stationary", kt, qt, et, MemorySpace.Sram, 2);
         var x = Alloc("out", pt, qt, et, MemorySpace.Sram, 2);
         var acc = Alloc("acc", pt, qt, FloatType.F32, MemorySpace.Acc, 1);
-        var (pLoop, pi) = For(ib, mm.Location, p, pt, "p");
+        Value? zero = null;
+        if (f.AStrides.Concat(f.BStrides).Any(st => st == 0))
+        {
+            // The index of a batch dim an operand broadcasts over.
+            zero = ib.Create("arith.constant", mm.Location, [], [IndexType.Instance], [new("value", new IntegerAttr(0, IndexType.Instance))]).Result(0);
+            zero.NameHint = "c0";
+        }
+
+        var outer = ib;
+        var batch = new List<Value>();
+        for (int d = 0; d < f.BatchShape.Length; d++)
+        {
+            (outer, var iv) = For(outer, mm.Location, f.BatchShape[d], 1, $"b{d}");
+            batch.Add(iv);
+        }
+
+        Value[] Batch(long[] strides) => [.. batch.Select((iv, d) => strides[d] == 0 ? zero! : iv)];
+
+        Value[] bA = Batch(f.AStrides), bB = Batch(f.BStrides), bC = [.. batch];
+        var (pLoop, pi) = For(outer, mm.Location, p, pt, "p");
         var (qLoop, qi) = For(pLoop, mm.Location, q, qt, "q");
         var (kLoop, ki) = For(qLoop, mm.Location, k, kt, "k");
-        Move(kLoop, TileDialect.Load, tr ? B : A, s, tr ? [ki, pi] : [pi, ki], tr, mm.Location);
-        Move(kLoop, TileDialect.Load, tr ? A : B, sw, tr ? [qi, ki] : [ki, qi], tr, mm.Location);
+        // S = A (B stationary) or Bᵀ (A stationary); W = B or Aᵀ. An operand stored transposed flips its load's transpose.
+        if (tr)
+        {
+            Move(kLoop, TileDialect.Load, B, s, [.. bB, .. f.TransB ? [pi, ki] : new[] { ki, pi }], !f.TransB, mm.Location);
+            Move(kLoop, TileDialect.Load, A, sw, [.. bA, .. f.TransA ? [ki, qi] : new[] { qi, ki }], !f.TransA, mm.Location);
+        }
+        else
+        {
+            Move(kLoop, TileDialect.Load, A, s, [.. bA, .. f.TransA ? [ki, pi] : new[] { pi, ki }], f.TransA, mm.Location);
+            Move(kLoop, TileDialect.Load, B, sw, [.. bB, .. f.TransB ? [qi, ki] : new[] { ki, qi }], f.TransB, mm.Location);
+        }
+
         kLoop.Create(TileDialect.Mma, mm.Location, [s, sw, acc, ki], []);
         qLoop.Create(TileDialect.Drain, mm.Location, [acc, x], []);
-        Move(qLoop, TileDialect.Store, x, C, tr ? [qi, pi] : [pi, qi], tr, mm.Location);
+        Move(qLoop, TileDialect.Store, x, C, [.. bC, .. tr ? [qi, pi] : new[] { pi, qi }], tr, mm.Location);
 
         Value replacement = dispatch.Result(0);
         if (mm.Name == "graph.gemm" && mm.NumOperands > 2 && mm.Operand(2)!.DefiningOp?.Name != "graph.none")

@@ -37,15 +37,18 @@ public sealed class NpuTilePass : Pass
             bool changed = false;
             foreach (var mm in op.Regions[0].Blocks.SelectMany(b => b.Operations).Where(IsNpuMatmul).ToList())
             {
-                var (m, n, k) = NpuPlacement.MatmulProblem(mm);
-                var tiles = TileCostModel.Choose(target, (int)m, (int)n, (int)k);
+                // A batched matmul runs the same per-batch problem Batch times: its tiles are that problem's, and
+                // its estimate is Batch times one's (the batch elements' steps form one pipeline).
+                var form = NpuMatmulForm.Of(mm).Form ?? throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported,
+                    "npu-tile: a matmul placed on the NPU has no matrix-kernel form", mm.Location));
+                var tiles = TileCostModel.Choose(target, (int)form.M, (int)form.N, (int)form.K);
                 var attrs = new (string Name, Attribute Value)[]
                 {
                     (NpuMatmulLowering.TargetAttr, new StringAttr(target.Name)),
                     (NpuMatmulLowering.TileMAttr, IntegerAttr.I64(tiles.Mt)),
                     (NpuMatmulLowering.TileNAttr, IntegerAttr.I64(tiles.Nt)),
                     (NpuMatmulLowering.TileKAttr, IntegerAttr.I64(tiles.Kt)),
-                    (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(tiles.EstimatedCycles)),
+                    (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(tiles.EstimatedCycles * form.Batch)),
                     (NpuMatmulLowering.StationaryAttr, new StringAttr(tiles.StationaryA ? "a" : "b")),
                 };
                 foreach (var (name, value) in attrs)

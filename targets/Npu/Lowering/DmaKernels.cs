@@ -5,7 +5,7 @@ namespace Tessera.Npu.Lowering;
 /// then a contiguous store. Chunks along the destination's outer dims fill half of SRAM each, two in flight, so the
 /// load of one chunk overlaps the store of the previous (semaphore 1: chunk loaded; 2: buffer free, posted twice).
 /// </summary>
-public static class DmaKernels
+public static partial class DmaKernels
 {
     private const int SemLoaded = 1, SemFree = 2;
 

@@ -189,16 +189,16 @@ public class MatmulLoweringTests(ITestOutputHelper output)
     public void AnOpWithoutAKernelFallsBackToTheHostWithAReason()
     {
         var (ctx, module) = PassTestUtil.Parse(
-            "func.func @f(%a: tensor<2x4x4xf16>, %b: tensor<2x4x4xf16>) -> tensor<2x4x4xf16> {\n" +
-            "  %c = graph.mat_mul(%a, %b) : (tensor<2x4x4xf16>, tensor<2x4x4xf16>) -> tensor<2x4x4xf16>\n" +
-            "  %d = graph.abs(%c) : (tensor<2x4x4xf16>) -> tensor<2x4x4xf16>\n" +
-            "  func.return(%d) : tensor<2x4x4xf16>\n}\n");
+            "func.func @f(%a: tensor<2x4x4xf32>, %b: tensor<4x4xf32>, %x: tensor<4x4xf16>) -> (tensor<2x4x4xf32>, tensor<4x4xf16>) {\n" +
+            "  %c = graph.mat_mul(%a, %b) : (tensor<2x4x4xf32>, tensor<4x4xf32>) -> tensor<2x4x4xf32>\n" +
+            "  %d = graph.abs(%x) : (tensor<4x4xf16>) -> tensor<4x4xf16>\n" +
+            "  func.return(%c, %d) : (tensor<2x4x4xf32>, tensor<4x4xf16>) -> ()\n}\n");
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition,npu-tile,npu-matmul-to-tile))", diags)!;
         Assert.True(pm.Run(module, diags).Succeeded, diags.Render());
         var ops = module.Walk().Where(o => o.Name.StartsWith("graph.", StringComparison.Ordinal)).ToList();
-        Assert.Equal("host", (ops[0].GetAttr("npu.place") as StringAttr)?.Value);   // a batched matmul
-        Assert.Contains("not 2-D", (ops[0].GetAttr("npu.reason") as StringAttr)?.Value);
+        Assert.Equal("host", (ops[0].GetAttr("npu.place") as StringAttr)?.Value);   // f32: demote-f32 has not run
+        Assert.Contains("only f16/bf16 matmuls", (ops[0].GetAttr("npu.reason") as StringAttr)?.Value);
         Assert.Equal("host", (ops[1].GetAttr("npu.place") as StringAttr)?.Value);
         Assert.Contains("no NPU kernel for graph.abs", (ops[1].GetAttr("npu.reason") as StringAttr)?.Value);
         var bundle = NpuIR.Lower(ctx, module, "f", "e1").Bundle;

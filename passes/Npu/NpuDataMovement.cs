@@ -1,0 +1,164 @@
+using Tessera.Npu.Lowering;
+
+namespace Tessera.Passes.Npu;
+
+/// <summary>
+/// Slice, concat, split and any transpose as DMA stride patterns (<see cref="DmaKernels.Copy"/>): each output (or input, for concat)
+/// is one strided view of the other side, so the kernel is loads and stores only. Works for any element type the
+/// bundle stores; the bounds, axes and split sizes must be compile-time constants because DMA addresses are.
+/// </summary>
+public static class NpuDataMovement
+{
+    /// <summary>Null when the op lowers to DMA copies; otherwise why it stays on the host.</summary>
+    public static string? Reason(Operation op)
+    {
+        if (op.Results.Cast<Value>().Concat(op.Operands.Take(op.Name == "graph.concat" ? op.NumOperands : 1).Select(v => v!)).Any(v => NpuPlacement.ElementBytes(v.Type) == 0))
+        {
+            return "an element type the NPU's DRAM does not hold";
+        }
+
+        return op.Name == "graph.slice" && Slice(op) is null
+            ? "slice bounds computed at run time (NPU DMA addresses are fixed at compile time)"
+            : null;
+    }
+
+    /// <summary>The copies that implement the op, with the operands' and results' DRAM addresses.</summary>
+    public static List<StridedCopy> Copies(Operation op, IReadOnlyList<long> ins, IReadOnlyList<long> outs)
+    {
+        int e = NpuPlacement.ElementBytes(op.Result(0).Type);
+        var copies = new List<StridedCopy>();
+        switch (op.Name)
+        {
+            case "graph.concat":
+            {
+                var o = NpuPlacement.Shape(op.Result(0));
+                int axis = Axis(op, "axis", 0, o.Length);
+                var os = DmaKernels.DenseStrides(o, e);
+                long at = 0;
+                for (int i = 0; i < op.NumOperands; i++)
+                {
+                    var s = NpuPlacement.Shape(op.Operand(i));
+                    copies.Add(new StridedCopy(s, DmaKernels.DenseStrides(s, e), ins[i], os, outs[0] + (at * os[axis])));
+                    at += s[axis];
+                }
+
+                break;
+            }
+
+            case "graph.split":
+            {
+                var x = NpuPlacement.Shape(op.Operand(0));
+                int axis = Axis(op, "axis", 0, x.Length);
+                var xs = DmaKernels.DenseStrides(x, e);
+                long at = 0;
+                for (int j = 0; j < op.NumResults; j++)
+                {
+                    var s = NpuPlacement.Shape(op.Result(j));
+                    copies.Add(new StridedCopy(s, xs, ins[0] + (at * xs[axis]), DmaKernels.DenseStrides(s, e), outs[j]));
+                    at += s[axis];
+                }
+
+                break;
+            }
+
+            case "graph.transpose":
+            {
+                // Output index j reads input index perm⁻¹: output dim d walks input dim perm[d].
+                var xs = DmaKernels.DenseStrides(NpuPlacement.Shape(op.Operand(0)), e);
+                var o = NpuPlacement.Shape(op.Result(0));
+                copies.Add(new StridedCopy(o, NpuPlacement.Perm(op).Select(p => xs[p]).ToArray(), ins[0], DmaKernels.DenseStrides(o, e), outs[0]));
+                break;
+            }
+
+            default:
+            {
+                var (start, step) = Slice(op)!.Value;
+                var xs = DmaKernels.DenseStrides(NpuPlacement.Shape(op.Operand(0)), e);
+                var o = NpuPlacement.Shape(op.Result(0));
+                long src = ins[0] + start.Select((s, d) => s * xs[d]).Sum();
+                copies.Add(new StridedCopy(o, xs.Select((s, d) => s * step[d]).ToArray(), src, DmaKernels.DenseStrides(o, e), outs[0]));
+                break;
+            }
+        }
+
+        return copies;
+    }
+
+    /// <summary>Per-dim start and step of a slice whose bounds are constants (clamped as ONNX Slice does), or null
+    /// when they are not constants or do not give the result's shape.</summary>
+    private static (long[] Start, long[] Step)? Slice(Operation op)
+    {
+        var x = NpuPlacement.Shape(op.Operand(0));
+        int r = x.Length;
+        long[]? starts, ends, axes, steps;
+        if (op.GetAttr("starts") is not null)
+        {
+            (starts, ends, axes, steps) = (Ints(op.GetAttr("starts")), Ints(op.GetAttr("ends")), Ints(op.GetAttr("axes")), null);
+        }
+        else
+        {
+            starts = Const(op, 1);
+            ends = Const(op, 2);
+            axes = op.NumOperands > 3 && op.Operand(3).DefiningOp?.Name != "graph.none" ? Const(op, 3) ?? [-1000] : null;
+            steps = op.NumOperands > 4 && op.Operand(4).DefiningOp?.Name != "graph.none" ? Const(op, 4) ?? [0] : null;
+        }
+
+        if (starts is null || ends is null || ends.Length != starts.Length)
+        {
+            return null;
+        }
+
+        axes ??= Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        steps ??= Enumerable.Repeat(1L, starts.Length).ToArray();
+        if (axes.Length != starts.Length || steps.Length != starts.Length)
+        {
+            return null;
+        }
+
+        var st = new long[r];
+        var step = Enumerable.Repeat(1L, r).ToArray();
+        var shape = (long[])x.Clone();
+        for (int i = 0; i < starts.Length; i++)
+        {
+            long a = axes[i] < 0 ? axes[i] + r : axes[i];
+            if (a < 0 || a >= r || steps[i] == 0)
+            {
+                return null;
+            }
+
+            int d = (int)a;
+            long dim = x[d], s = starts[i] < 0 ? starts[i] + dim : starts[i], e = ends[i] < 0 ? ends[i] + dim : ends[i], p = steps[i];
+            if (p > 0)
+            {
+                s = Math.Clamp(s, 0, dim);
+                e = Math.Clamp(e, 0, dim);
+                shape[d] = e > s ? ((e - s - 1) / p) + 1 : 0;
+            }
+            else
+            {
+                s = Math.Clamp(s, 0, dim - 1);
+                e = Math.Clamp(e, -1, dim - 1);
+                shape[d] = s > e ? ((s - e - 1) / -p) + 1 : 0;
+            }
+
+            (st[d], step[d]) = (s, p);
+        }
+
+        return shape.SequenceEqual(NpuPlacement.Shape(op.Result(0))) ? (st, step) : null;
+    }
+
+    private static long[]? Const(Operation op, int i) =>
+        op.NumOperands > i && op.Operand(i).DefiningOp is { Name: "arith.constant" } c && c.GetAttr("value") is DenseElementsAttr d
+            ? Enumerable.Range(0, (int)d.ElementCount).Select(k => d.GetLong(k)).ToArray()
+            : null;
+
+    private static long[]? Ints(Attribute? a) => a is ArrayAttr arr && arr.Elements.All(x => x is IntegerAttr)
+        ? arr.Elements.Select(x => ((IntegerAttr)x).Value).ToArray()
+        : null;
+
+    private static int Axis(Operation op, string name, long fallback, int rank)
+    {
+        long a = (op.GetAttr(name) as IntegerAttr)?.Value ?? fallback;
+        return (int)(a < 0 ? a + rank : a);
+    }
+}

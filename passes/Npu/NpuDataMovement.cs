@@ -147,6 +147,57 @@ public static class NpuDataMovement
         return shape.SequenceEqual(NpuPlacement.Shape(op.Result(0))) ? (st, step) : null;
     }
 
+    /// <summary>A constant pad of at most one axis as the DMA does it (<see cref="DmaKernels.Pad"/>): the data viewed as
+    /// [outer, n, inner], the elements added before and after n, and the pad value's bits; or why it stays on the host.</summary>
+    public static ((long Outer, long N, long Inner, long Before, long After, int Bits)? Pad, string? Why) Pad(Operation op, long halfSram)
+    {
+        var x = NpuPlacement.Shape(op.Operand(0));
+        int e = NpuPlacement.ElementBytes(op.Result(0).Type);
+        var pads = op.NumOperands > 1 && op.Operand(1).DefiningOp?.Name != "graph.none" ? Const(op, 1) : Ints(op.GetAttr("pads"));
+        if ((op.GetAttr("mode") as StringAttr)?.Value is { } mode && mode != "constant")
+        {
+            return (null, $"pad mode {mode} (the DMA pads with a constant)");
+        }
+
+        if (pads is null || pads.Length != 2 * x.Length || pads.Any(v => v < 0) || (op.NumOperands > 3 && op.Operand(3).DefiningOp?.Name != "graph.none"))
+        {
+            return (null, "pads that are not non-negative compile-time constants for every axis");
+        }
+
+        var axes = Enumerable.Range(0, x.Length).Where(a => pads[a] != 0 || pads[a + x.Length] != 0).ToList();
+        if (axes.Count > 1)
+        {
+            return (null, "a pad of more than one axis (the DMA pads one per load)");
+        }
+
+        double value = 0;
+        if (op.NumOperands > 2 && op.Operand(2).DefiningOp?.Name != "graph.none")
+        {
+            if (op.Operand(2).DefiningOp is not { Name: "arith.constant" } c || c.GetAttr("value") is not DenseElementsAttr v)
+            {
+                return (null, "a pad value computed at run time");
+            }
+
+            value = v.GetDouble(0);
+        }
+
+        int axis = axes.Count == 0 ? 0 : axes[0];
+        long outer = x.Take(axis).Aggregate(1L, (a, b) => a * b), inner = x.Skip(axis + 1).Aggregate(1L, (a, b) => a * b);
+        if (DmaKernels.PadReason(x[axis], inner, pads[axis], pads[axis + x.Length], e, halfSram) is { } why)
+        {
+            return (null, why);
+        }
+
+        var bits = ElementCodec.Encode(((TensorType)op.Result(0).Type).ElementType, [value]);
+        int padBits = 0;
+        for (int i = bits.Length - 1; i >= 0; i--)
+        {
+            padBits = (padBits << 8) | bits[i];
+        }
+
+        return ((outer, x[axis], inner, pads[axis], pads[axis + x.Length], padBits), null);
+    }
+
     private static long[]? Const(Operation op, int i) =>
         op.NumOperands > i && op.Operand(i).DefiningOp is { Name: "arith.constant" } c && c.GetAttr("value") is DenseElementsAttr d
             ? Enumerable.Range(0, (int)d.ElementCount).Select(k => d.GetLong(k)).ToArray()

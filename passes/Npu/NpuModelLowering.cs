@@ -260,6 +260,11 @@ public static class NpuModelLowering
             case "graph.transpose" or "graph.slice" or "graph.concat" or "graph.split":
                 DmaKernels.Copy(pb, NpuDataMovement.Copies(op, ins.Select(t => t.DramAddress).ToList(), outs.Select(t => t.DramAddress).ToList()), ElemBytes(outs[0]));
                 return 0;
+            case "graph.pad":
+                var pad = NpuDataMovement.Pad(op, (pb.Target.SramBytes / 2) & ~63L);
+                var (outer, n, inner, before, after, bits) = pad.Pad ?? throw Unsupported(op, pad.Why!);
+                DmaKernels.Pad(pb, outer, n, inner, before, after, ElemBytes(outs[0]), bits, ins[0].DramAddress, outs[0].DramAddress);
+                return 0;
             case var _ when NpuReductions.Handles(op):
                 NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);
                 return 0;

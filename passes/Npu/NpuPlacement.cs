@@ -64,6 +64,9 @@ public static class NpuPlacement
                     : NpuReductions.Reason(op) is { } reduceWhy ? (Host, reduceWhy) : (Npu, null);
             case "graph.gather":
                 return (Host, "rows picked by runtime indices: NPU DMA addresses are fixed at compile time");
+            case "graph.pad":
+                return ElementBytes(op.Operand(0).Type) == 0 ? (Host, "an element type the NPU's DRAM does not hold")
+                    : NpuDataMovement.Pad(op, long.MaxValue).Why is { } padWhy ? (Host, padWhy) : (Npu, null);
         }
 
         return !floats ? (Host, "integer or boolean tensors run on the host") : (Host, $"no NPU kernel for {op.Name} yet");

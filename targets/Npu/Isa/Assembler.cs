@@ -225,7 +225,8 @@ public sealed class Assembler
             switch (key)
             {
                 case "dram": addr = Number(val, 0, uint.MaxValue, key); break;
-                case "shape": shape = [.. val.Split(',').Select(x => Number(x, 1, int.MaxValue, key))]; break;
+                // An empty shape is a rank-0 tensor (one element).
+                case "shape": shape = val.Length == 0 ? [] : [.. val.Split(',').Select(x => Number(x, 1, int.MaxValue, key))]; break;
                 case "type": type = TensorDecl.Types.Contains(val) ? val : throw Err(NpuCodes.AsmRange, $"type must be one of {string.Join(", ", TensorDecl.Types)}"); break;
                 default: throw Err(NpuCodes.AsmUnknown, $".tensor: unknown field '{tok}'");
             }

@@ -310,4 +310,41 @@ public class OpLoweringTests(ITestOutputHelper output)
         Assert.Equal("host", (op.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value);
         Assert.Contains("not compile-time constants", (op.GetAttr(NpuPlacement.ReasonAttr) as StringAttr)?.Value);
     }
+
+    // ---- pad ----
+
+    [Theory]
+    [InlineData("1x2x16x64", "[0, 0, 0, 0, 0, 0, 112, 0]", "1x2x128x64", null)]   // a GGUF KV cache padded to its context
+    [InlineData("3x5", "[2, 0, 1, 0]", "6x5", "1.5")]                             // before and after the outer axis, a value
+    [InlineData("4x6x3", "[0, 0, 3, 0, 0, 0]", "4x6x6", "-2.0")]                  // before the inner axis only
+    [InlineData("2x3", "[0, 0, 0, 0]", "2x3", null)]                              // nothing to pad: a copy
+    public void ConstantPadOfOneAxisIsAPaddedLoad(string x, string pads, string y, string? value)
+    {
+        int rank = x.Split('x').Length;
+        string valueArg = value is null ? "" : ", %v";
+        string valueDecl = value is null ? "" : $"  %v = arith.constant dense<{value}> : tensor<f16>\n";
+        string valueType = value is null ? "" : ", tensor<f16>";
+        string tir = $"func.func @f(%x: tensor<{x}xf16>) -> tensor<{y}xf16> {{\n" +
+            $"  %p = arith.constant dense<{pads}> : tensor<{2 * rank}xi64>\n" + valueDecl +
+            $"  %y = graph.pad(%x, %p{valueArg}) {{onnx_opset = 17}} : (tensor<{x}xf16>, tensor<{2 * rank}xi64>{valueType}) -> tensor<{y}xf16>\n" +
+            $"  func.return(%y) : tensor<{y}xf16>\n}}\n";
+        var (got, want) = Run(tir);
+        Exact(got, want);
+    }
+
+    [Fact]
+    public void PadsThatStayOnTheHostSayWhy()
+    {
+        var (ctx, module) = PassTestUtil.Parse("func.func @f(%x: tensor<3x4xf16>, %p: tensor<4xi64>) -> (tensor<5x6xf16>, tensor<5x4xf16>) {\n" +
+            "  %c = arith.constant dense<[1, 1, 1, 1]> : tensor<4xi64>\n" +
+            "  %a = graph.pad(%x, %c) {onnx_opset = 17} : (tensor<3x4xf16>, tensor<4xi64>) -> tensor<5x6xf16>\n" +
+            "  %b = graph.pad(%x, %p) {onnx_opset = 17} : (tensor<3x4xf16>, tensor<4xi64>) -> tensor<5x4xf16>\n" +
+            "  func.return(%a, %b) : (tensor<5x6xf16>, tensor<5x4xf16>) -> ()\n}\n");
+        var diags = new DiagnosticBag();
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition))", diags)!;
+        Assert.True(pm.Run(module, diags).Succeeded, diags.Render());
+        var ops = module.Walk().Where(o => o.Name == "graph.pad").Select(o => (o.GetAttr(NpuPlacement.ReasonAttr) as StringAttr)?.Value).ToList();
+        Assert.Contains("more than one axis", ops[0]);
+        Assert.Contains("compile-time constants", ops[1]);
+    }
 }

@@ -122,7 +122,9 @@ internal static class CompileCommand
         var ctx = Contexts.CreateDefault();
         var module = Models.Load(ctx, modelPath);
         Console.Error.WriteLine($"npu pipeline: {pipeline}");
-        int code = RunPipeline(ctx, module, pipeline, null);
+        // No crash reproducer: it prints the whole module, weights in full, before each pass; for a model of 1 GB of
+        // weights that text is larger than a .NET string can be, and even for small models it dominated compile time.
+        int code = RunPipeline(ctx, module, pipeline, null, reproducer: false);
         if (code != 0)
         {
             return code;
@@ -164,11 +166,16 @@ internal static class CompileCommand
     }
 
     /// <summary>Runs the given pipeline (or -O level, or nothing) with verification; prints diagnostics.</summary>
-    public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level)
+    public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level, bool reproducer = true)
     {
         var text = pipeline ?? NamedPipelines.OptimizationLevel(level ?? 0);
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), text, diags);
+        if (pm is not null)
+        {
+            pm.CrashReproducer = reproducer;
+        }
+
         int code = pm is null ? 1 : PassManager.ExitCode(pm.Run(module, diags));
         foreach (var d in diags.Items)
         {

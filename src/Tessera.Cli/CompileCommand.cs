@@ -151,9 +151,8 @@ internal static class CompileCommand
 
         if (roofline)
         {
-            var host = bundle.HostModule is null ? null : new HostRunner(Contexts.CreateDefault(allowUnregistered: true), bundle.HostModule);
             var specs = lowered.Layers.Select(l => new Tessera.Npu.Reports.LayerSpec(l.Step, l.Name, l.ElementType, l.Macs, l.MinDramBytes)).ToList();
-            var report = Tessera.Npu.Reports.RooflineReport.Build(bundle, specs, host);
+            var report = Tessera.Npu.Reports.RooflineReport.Build(bundle, specs);
             Console.Out.Write(Tessera.Npu.Reports.RooflineTable.Format(report));
             if (svgPath is not null)
             {

@@ -27,9 +27,10 @@ internal static class CompileCommand
         var function = new Option<string>("--function") { Description = "With --target npu: the function to compile (default: main, else prefill, else the first)", DefaultValueFactory = _ => "main" };
         var precision = new Option<string>("--precision") { Description = "With --target npu: the float type f32 tensors become, f16 or bf16", DefaultValueFactory = _ => "f16" };
         var printPipeline = new Option<bool>("--print-pipeline") { Description = "Print the whole pass pipeline this command would run, then stop" };
+        var timing = new Option<bool>("--timing") { Description = "With --target npu: print the per-pass time table and each phase's wall time on stderr" };
         var cmd = new Command("compile", "Import a model and compile it");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { emit, pipeline, output, hex, target, targetConfig, report, reportSvg, dims, function, precision, printPipeline }.Concat(levels))
+        foreach (var o in new Option[] { emit, pipeline, output, hex, target, targetConfig, report, reportSvg, dims, function, precision, printPipeline, timing }.Concat(levels))
         {
             cmd.Options.Add(o);
         }
@@ -59,7 +60,7 @@ internal static class CompileCommand
                     return 0;
                 }
 
-                return CompileNpu(r.GetValue(model)!, full, r.GetValue(function)!, r.GetValue(targetConfig)!, r.GetValue(output), r.GetValue(report) is not null, r.GetValue(reportSvg));
+                return CompileNpu(r.GetValue(model)!, full, r.GetValue(function)!, r.GetValue(targetConfig)!, r.GetValue(output), r.GetValue(report) is not null, r.GetValue(reportSvg), r.GetValue(timing));
             }
 
             if (r.GetValue(printPipeline))
@@ -104,7 +105,7 @@ internal static class CompileCommand
     }
 
     /// <summary><c>--target npu</c>: the whole pipeline (<see cref="NpuPipelines.Full"/>), then the bundle in <paramref name="dir"/>.</summary>
-    private static int CompileNpu(string modelPath, string pipeline, string function, string config, string? dir, bool roofline = false, string? svgPath = null)
+    private static int CompileNpu(string modelPath, string pipeline, string function, string config, string? dir, bool roofline, string? svgPath, bool timing)
     {
         if (dir is null)
         {
@@ -118,13 +119,26 @@ internal static class CompileCommand
             return 1;
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string name)
+        {
+            if (timing)
+            {
+                Console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"phase {name}: {clock.Elapsed.TotalSeconds:0.00} s"));
+            }
+
+            clock.Restart();
+        }
+
         var target = Tessera.Npu.Target.TargetLoader.LoadNamed(config);
         var ctx = Contexts.CreateDefault();
         var module = Models.Load(ctx, modelPath);
+        Phase("import");
         Console.Error.WriteLine($"npu pipeline: {pipeline}");
         // No crash reproducer: it prints the whole module, weights in full, before each pass; for a model of 1 GB of
         // weights that text is larger than a .NET string can be, and even for small models it dominated compile time.
-        int code = RunPipeline(ctx, module, pipeline, null, reproducer: false);
+        int code = RunPipeline(ctx, module, pipeline, null, reproducer: false, timing: timing);
+        Phase("pipeline");
         if (code != 0)
         {
             return code;
@@ -138,8 +152,10 @@ internal static class CompileCommand
         }
 
         var lowered = NpuModelLowering.Emit(ctx, func, target);
+        Phase("lowering");
         var bundle = lowered.Bundle;
         bundle.Write(dir);
+        Phase("bundle");
         int npu = bundle.Steps.Count(s => s.Kind == "npu"), hosted = bundle.Steps.Count - npu;
         Console.Out.WriteLine($"{dir}: @{SymbolTable.GetName(func)} on {target.Name}: {bundle.Steps.Count} steps, {npu} NPU kernels, {hosted} host ops; " +
             $"{bundle.Program.Instrs.Count} instructions, {bundle.Program.Descriptors.Count} descriptors, {bundle.Program.Tensors.Count} DRAM tensors " +
@@ -159,13 +175,15 @@ internal static class CompileCommand
                 File.WriteAllText(svgPath, Tessera.Npu.Reports.RooflineSvg.Render(report));
                 Console.Out.WriteLine($"roofline plot: {svgPath}");
             }
+
+            Phase("roofline");
         }
 
         return 0;
     }
 
     /// <summary>Runs the given pipeline (or -O level, or nothing) with verification; prints diagnostics.</summary>
-    public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level, bool reproducer = true)
+    public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level, bool reproducer = true, bool timing = false)
     {
         var text = pipeline ?? NamedPipelines.OptimizationLevel(level ?? 0);
         var diags = new DiagnosticBag();
@@ -173,6 +191,7 @@ internal static class CompileCommand
         if (pm is not null)
         {
             pm.CrashReproducer = reproducer;
+            pm.Timing = timing;
         }
 
         int code = pm is null ? 1 : PassManager.ExitCode(pm.Run(module, diags));

@@ -52,8 +52,8 @@ public sealed class NpuBundle
                 p.Bytes.AsSpan((int)(from - p.Start), (int)(to - from)).CopyTo(c[(int)(from - at)..]);
             }
 
-            bin.Write(c);
-            hex.WriteHex(c, 4);
+            // Two cores: one writes and hashes the bytes while the other makes, writes and hashes their text.
+            Parallel.Invoke(() => bin.Write(chunk.AsSpan(0, len)), () => hex.WriteHex(chunk.AsSpan(0, len), 4));
         }
     }
 
@@ -76,6 +76,7 @@ public sealed class NpuBundle
             Entry(rel, f.Finish());
         }
 
+        var tensorSha = Task.Run(() => Data.ToDictionary(kv => kv.Key, kv => Sha256(kv.Value)));
         var prog = Program.ProgramBytes();
         var dma = Program.DescriptorBytes();
         long dramBytes = DramImageBytes;
@@ -105,7 +106,7 @@ public sealed class NpuBundle
             {
                 ["name"] = t.Name, ["role"] = t.Role, ["dram"] = t.DramAddress, ["bytes"] = t.Bytes,
                 ["shape"] = new JsonArray([.. t.Shape.Select(d => (JsonNode)d)]), ["dtype"] = t.Type,
-                ["sha256"] = Data.TryGetValue(t.Name, out var d) ? Sha256(d) : null,
+                ["sha256"] = tensorSha.Result.TryGetValue(t.Name, out var sha) ? sha : null,
             };
             if (Expected.TryGetValue(t.Name, out var e))
             {

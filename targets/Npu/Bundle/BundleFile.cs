@@ -11,7 +11,7 @@ internal sealed class BundleFile : IDisposable
     private readonly byte[] _hex = new byte[HexChunk * 3];   // one-byte words take the most text: 3 bytes each
 
     /// <summary>Bytes of data (a multiple of every word size) turned into hex text at a time.</summary>
-    public const int HexChunk = 1 << 16;
+    public const int HexChunk = 1 << 20;
 
     public long Length { get; private set; }
 
@@ -36,6 +36,34 @@ internal sealed class BundleFile : IDisposable
     }
 
     public static int Encode(ReadOnlySpan<byte> data, int wordBytes, Span<byte> buffer)
+    {
+        int o = 0;
+        if (wordBytes == 4)
+        {
+            // The DRAM image's words, with no per-byte bounds test (this loop turns gigabytes into text).
+            int whole = data.Length / 4 * 4;
+            for (int i = 0; i < whole; i += 4, o += 9)
+            {
+                for (int j = 3; j >= 0; j--)
+                {
+                    ushort p = Pairs[data[i + j]];
+                    buffer[o + 6 - 2 * j] = (byte)p;
+                    buffer[o + 7 - 2 * j] = (byte)(p >> 8);
+                }
+
+                buffer[o + 8] = (byte)'\n';
+            }
+
+            return o + EncodeWords(data[whole..], wordBytes, buffer[o..]);
+        }
+
+        return EncodeWords(data, wordBytes, buffer);
+    }
+
+    /// <summary>Two ASCII hex digits per byte value, as one little-endian ushort.</summary>
+    private static readonly ushort[] Pairs = [.. Enumerable.Range(0, 256).Select(b => (ushort)("0123456789abcdef"[b >> 4] | "0123456789abcdef"[b & 15] << 8))];
+
+    private static int EncodeWords(ReadOnlySpan<byte> data, int wordBytes, Span<byte> buffer)
     {
         int o = 0;
         for (int i = 0; i < data.Length; i += wordBytes)

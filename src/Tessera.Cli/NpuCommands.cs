@@ -94,7 +94,8 @@ internal static class NpuCommands
         var cmd = new Command("sim", "Run a bundle on the bit-exact, cycle-modelled NPU simulator") { input, inputs, expected, trace, entry, outDir, atol, rtol, timingOnly };
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
-            var bundle = BundleReader.Read(r.GetValue(input)!);
+            bool timing = r.GetValue(timingOnly);
+            var bundle = BundleReader.Read(r.GetValue(input)!, loadData: !timing);
             var program = bundle.Program;
             if (bundle.Steps.Count == 0 && r.GetValue(entry) != "main")
             {
@@ -102,7 +103,6 @@ internal static class NpuCommands
                     Steps = [new BundleStep("npu", r.GetValue(entry)!, [], [], "program", r.GetValue(entry)!)] };
             }
 
-            bool timing = r.GetValue(timingOnly);
             if (timing && (r.GetValue(outDir) is not null || r.GetValue(expected) is { Length: > 0 } || r.GetValue(inputs) is { Length: > 0 }))
             {
                 Console.Error.WriteLine($"error {DiagnosticCodes.BadArgument}: --timing-only computes no values; it takes no --input, --expected-output or --output-dir");

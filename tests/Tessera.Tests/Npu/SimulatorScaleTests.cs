@@ -121,4 +121,22 @@ public class SimulatorScaleTests
         Assert.Equal(NpuBundle.Sha256(NpuBundle.Hex(want, 4)), dram.GetProperty("sha256").GetString());
         Assert.Equal(want.Length / 4, manifest.RootElement.GetProperty("memories")[2].GetProperty("words").GetInt64());
     }
+
+    [Fact]
+    public void ReadingABundleWithoutItsDataStillChecksIt()
+    {
+        var p = Assembler.Assemble(File.ReadAllText(Example("requant.s")), "requant.s");
+        var dir = Path.Combine(Path.GetTempPath(), "npu-nodata-" + Guid.NewGuid().ToString("N"));
+        new NpuBundle { Program = p, Target = E1, Data = { ["acc"] = new byte[256], ["w4"] = Enumerable.Repeat((byte)0x5a, 32).ToArray() } }.Write(dir);
+        var back = BundleReader.Read(dir, loadData: false);
+        Assert.Empty(back.Data);
+        Assert.Equal(p.ProgramBytes(), back.Program.ProgramBytes());
+        Assert.Equal(2, BundleReader.Read(dir).Data.Count);
+
+        var path = Path.Combine(dir, "dram.bin");
+        var bytes = File.ReadAllBytes(path);
+        bytes[0x400] ^= 1;
+        File.WriteAllBytes(path, bytes);
+        Assert.Equal("TSR0821", Assert.Throws<DiagnosticException>(() => BundleReader.Read(dir, loadData: false)).Diagnostic.Code);
+    }
 }

@@ -69,7 +69,7 @@ public sealed class NpuBundle
             Entry(rel, (bytes.Length, Sha256(bytes)));
         }
 
-        void Stream(string rel, Action<BundleFile> write)
+        void Streamed(string rel, Action<BundleFile> write)
         {
             using var f = new BundleFile(Path.Combine(dir, rel));
             write(f);
@@ -86,14 +86,15 @@ public sealed class NpuBundle
         using (var hex = new BundleFile(Path.Combine(dir, "dram.hex")))
         {
             WriteDramImage(bin, hex);
+            // Entries in the order the manifest has always listed them (.bin files, then .hex).
             Entry("dram.bin", bin.Finish());
             Put("program.hex", Hex(prog, 16));
             Put("dma.hex", Hex(dma, 4));
             Entry("dram.hex", hex.Finish());
         }
 
-        Stream("sram.hex", f => f.WriteHex(new byte[Target.SramBytes], 4));
-        Stream("acc.hex", f => f.WriteHex(new byte[Target.AccumulatorBytes], 4));
+        Streamed("sram.hex", f => f.WriteHex(new byte[Target.SramBytes], 4));
+        Streamed("acc.hex", f => f.WriteHex(new byte[Target.AccumulatorBytes], 4));
         if (HostModule is not null)
         {
             Put("host.tir", Encoding.UTF8.GetBytes(HostModule));

@@ -35,6 +35,7 @@ internal sealed class BundleFile : IDisposable
         }
     }
 
+    /// <summary>Writes the text of <paramref name="data"/> into <paramref name="buffer"/>; returns its length.</summary>
     public static int Encode(ReadOnlySpan<byte> data, int wordBytes, Span<byte> buffer)
     {
         int o = 0;

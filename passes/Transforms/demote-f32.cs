@@ -85,6 +85,17 @@ public sealed class DemoteF32Pass : Pass
             }
         }
 
+        // A weight's f16 -> f32 cast is f16 -> f16 now. Canonicalize does not fold casts of more than 2^20 elements, so
+        // without this a large weight (a 4864x896 FFN matrix) reached npu-partition behind a cast, and its matmul ran on
+        // the host (a transposed right operand must be a constant).
+        foreach (var cast in op.Walk().Where(o => o.Name == "graph.cast" && o.Operand(0).Type == o.Result(0).Type
+                     && o.Operand(0).DefiningOp?.Name == "arith.constant").ToList())
+        {
+            cast.Result(0).ReplaceAllUsesWith(cast.Operand(0));
+            cast.Erase();
+            changed++;
+        }
+
         Count("num-demoted", changed);
         return changed > 0 ? PassResult.Changed : PassResult.Unchanged;
     }

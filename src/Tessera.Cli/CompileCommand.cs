@@ -27,9 +27,10 @@ internal static class CompileCommand
         var function = new Option<string>("--function") { Description = "With --target npu: the function to compile (default: main, else prefill, else the first)", DefaultValueFactory = _ => "main" };
         var precision = new Option<string>("--precision") { Description = "With --target npu: the float type f32 tensors become, f16 or bf16", DefaultValueFactory = _ => "f16" };
         var printPipeline = new Option<bool>("--print-pipeline") { Description = "Print the whole pass pipeline this command would run, then stop" };
+        var timing = new Option<bool>("--timing") { Description = "With --target npu: print the per-pass time table and each phase's wall time on stderr" };
         var cmd = new Command("compile", "Import a model and compile it");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { emit, pipeline, output, hex, target, targetConfig, report, reportSvg, dims, function, precision, printPipeline }.Concat(levels))
+        foreach (var o in new Option[] { emit, pipeline, output, hex, target, targetConfig, report, reportSvg, dims, function, precision, printPipeline, timing }.Concat(levels))
         {
             cmd.Options.Add(o);
         }
@@ -59,7 +60,7 @@ internal static class CompileCommand
                     return 0;
                 }
 
-                return CompileNpu(r.GetValue(model)!, full, r.GetValue(output), r.GetValue(report) is not null, r.GetValue(reportSvg));
+                return CompileNpu(r.GetValue(model)!, full, r.GetValue(output), r.GetValue(report) is not null, r.GetValue(reportSvg), r.GetValue(timing));
             }
 
             if (r.GetValue(printPipeline))
@@ -104,7 +105,7 @@ internal static class CompileCommand
     }
 
     /// <summary><c>--target npu</c>: the whole pipeline (<see cref="NpuPipelines.Full"/>), then the bundle in <paramref name="dir"/>.</summary>
-    private static int CompileNpu(string modelPath, string pipeline, string? dir, bool roofline = false, string? svgPath = null)
+    private static int CompileNpu(string modelPath, string pipeline, string? dir, bool roofline, string? svgPath, bool timing)
     {
         if (dir is null)
         {
@@ -118,10 +119,25 @@ internal static class CompileCommand
             return 1;
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string name)
+        {
+            if (timing)
+            {
+                Console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"phase {name}: {clock.Elapsed.TotalSeconds:0.00} s"));
+            }
+
+            clock.Restart();
+        }
+
         var ctx = Contexts.CreateDefault();
         var module = Models.Load(ctx, modelPath);
+        Phase("import");
         Console.Error.WriteLine($"npu pipeline: {pipeline}");
-        int code = RunPipeline(ctx, module, pipeline, null);
+        // No crash reproducer: it prints the whole module, weights in full, before each pass; for a model of 1 GB of
+        // weights that text is larger than a .NET string can be, and even for small models it dominated compile time.
+        int code = RunPipeline(ctx, module, pipeline, null, reproducer: false, timing: timing);
+        Phase("pipeline");
         if (code != 0)
         {
             return code;
@@ -129,7 +145,9 @@ internal static class CompileCommand
 
         var program = module.Regions[0].Operations.Single(o => o.Name == Tessera.Dialects.Npu.NpuDialect.Program.Name);
         var bundle = Tessera.Dialects.Npu.NpuProgramIR.ToBundle(program);
+        Phase("bundle from npu.program");
         bundle.Write(dir);
+        Phase("bundle");
         int npu = bundle.Steps.Count(s => s.Kind == "npu"), hosted = bundle.Steps.Count - npu;
         Console.Out.WriteLine($"{dir}: @{SymbolTable.GetName(program)} on {bundle.Target.Name}: {bundle.Steps.Count} steps, {npu} NPU kernels, {hosted} host ops; " +
             $"{bundle.Program.Instrs.Count} instructions, {bundle.Program.Descriptors.Count} descriptors, {bundle.Program.Tensors.Count} DRAM tensors " +
@@ -141,26 +159,33 @@ internal static class CompileCommand
 
         if (roofline)
         {
-            var host = bundle.HostModule is null ? null : new HostRunner(Contexts.CreateDefault(allowUnregistered: true), bundle.HostModule);
             var specs = Tessera.Dialects.Npu.NpuProgramIR.Layers(program).Select(l => new Tessera.Npu.Reports.LayerSpec(l.Step, l.Layer, l.ElementType, l.Macs, l.MinDramBytes)).ToList();
-            var report = Tessera.Npu.Reports.RooflineReport.Build(bundle, specs, host);
+            var report = Tessera.Npu.Reports.RooflineReport.Build(bundle, specs);
             Console.Out.Write(Tessera.Npu.Reports.RooflineTable.Format(report));
             if (svgPath is not null)
             {
                 File.WriteAllText(svgPath, Tessera.Npu.Reports.RooflineSvg.Render(report));
                 Console.Out.WriteLine($"roofline plot: {svgPath}");
             }
+
+            Phase("roofline");
         }
 
         return 0;
     }
 
     /// <summary>Runs the given pipeline (or -O level, or nothing) with verification; prints diagnostics.</summary>
-    public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level)
+    public static int RunPipeline(Context ctx, Operation module, string? pipeline, int? level, bool reproducer = true, bool timing = false)
     {
         var text = pipeline ?? NamedPipelines.OptimizationLevel(level ?? 0);
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), text, diags);
+        if (pm is not null)
+        {
+            pm.CrashReproducer = reproducer;
+            pm.Timing = timing;
+        }
+
         int code = pm is null ? 1 : PassManager.ExitCode(pm.Run(module, diags));
         foreach (var d in diags.Items)
         {

@@ -41,11 +41,19 @@ public abstract class DenseStorage
 
     public ulong ContentHash()
     {
-        // FNV-1a: stable across runs and processes, unlike string.GetHashCode.
+        // FNV-1a over 8-byte words (then the last bytes): stable across runs and processes, unlike string.GetHashCode,
+        // and 8 times fewer steps than bytewise, which mattered when cse hashed a gigabyte of weights.
         ulong h = 14695981039346656037UL;
         for (long off = 0; off < Length; off += Chunk)
         {
-            foreach (byte b in Slice(off, (int)Math.Min(Chunk, Length - off)))
+            var bytes = Slice(off, (int)Math.Min(Chunk, Length - off));
+            var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes);
+            foreach (ulong w in words)
+            {
+                h = (h ^ w) * 1099511628211UL;
+            }
+
+            foreach (byte b in bytes[(words.Length * sizeof(ulong))..])
             {
                 h = (h ^ b) * 1099511628211UL;
             }

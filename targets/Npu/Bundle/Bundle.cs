@@ -30,17 +30,31 @@ public sealed class NpuBundle
 
     public static string Sha256(ReadOnlySpan<byte> b) => Convert.ToHexStringLower(SHA256.HashData(b));
 
-    public byte[] DramImage()
-    {
-        long end = Program.Tensors.Select(t => t.DramAddress + t.Bytes).DefaultIfEmpty(0).Max();
-        var img = new byte[(end + 3) & ~3L];
-        foreach (var (name, bytes) in Data)
-        {
-            var t = Program.Tensors.First(x => x.Name == name);
-            bytes.CopyTo(img.AsSpan((int)t.DramAddress));
-        }
+    /// <summary>Bytes of the DRAM image: up to the end of the last tensor, rounded up to whole 32-bit words.</summary>
+    public long DramImageBytes => (Program.Tensors.Select(t => t.DramAddress + t.Bytes).DefaultIfEmpty(0).Max() + 3) & ~3L;
 
-        return img;
+    /// <summary>Writes the DRAM image (zero, with each <see cref="Data"/> tensor at its address; a later entry wins where two
+    /// overlap) to dram.bin and dram.hex a chunk at a time.</summary>
+    private void WriteDramImage(BundleFile bin, BundleFile hex)
+    {
+        var placed = Data.Select((kv, i) => (Start: Program.Tensors.First(x => x.Name == kv.Key).DramAddress, Bytes: kv.Value, Order: i))
+            .OrderBy(p => p.Start).ToList();
+        var chunk = new byte[BundleFile.HexChunk];
+        long size = DramImageBytes;
+        for (long at = 0; at < size; at += chunk.Length)
+        {
+            int len = (int)Math.Min(chunk.Length, size - at);
+            var c = chunk.AsSpan(0, len);
+            c.Clear();
+            foreach (var p in placed.TakeWhile(p => p.Start < at + len).Where(p => p.Start + p.Bytes.Length > at).OrderBy(p => p.Order))
+            {
+                long from = Math.Max(at, p.Start), to = Math.Min(at + c.Length, p.Start + p.Bytes.Length);
+                p.Bytes.AsSpan((int)(from - p.Start), (int)(to - from)).CopyTo(c[(int)(from - at)..]);
+            }
+
+            // Two cores: one writes and hashes the bytes while the other makes, writes and hashes their text.
+            Parallel.Invoke(() => bin.Write(chunk.AsSpan(0, len)), () => hex.WriteHex(chunk.AsSpan(0, len), 4));
+        }
     }
 
     public void Write(string dir)
@@ -48,23 +62,39 @@ public sealed class NpuBundle
         Directory.CreateDirectory(dir);
         Directory.CreateDirectory(Path.Combine(dir, "expected"));
         var files = new JsonObject();
+        void Entry(string rel, (long Bytes, string Sha) f) => files[rel] = new JsonObject { ["bytes"] = f.Bytes, ["sha256"] = f.Sha };
         void Put(string rel, byte[] bytes)
         {
             File.WriteAllBytes(Path.Combine(dir, rel), bytes);
-            files[rel] = new JsonObject { ["bytes"] = bytes.Length, ["sha256"] = Sha256(bytes) };
+            Entry(rel, (bytes.Length, Sha256(bytes)));
         }
 
+        void Streamed(string rel, Action<BundleFile> write)
+        {
+            using var f = new BundleFile(Path.Combine(dir, rel));
+            write(f);
+            Entry(rel, f.Finish());
+        }
+
+        var tensorSha = Task.Run(() => Data.ToDictionary(kv => kv.Key, kv => Sha256(kv.Value)));
         var prog = Program.ProgramBytes();
         var dma = Program.DescriptorBytes();
-        var dram = DramImage();
+        long dramBytes = DramImageBytes;
         Put("program.bin", prog);
         Put("dma.bin", dma);
-        Put("dram.bin", dram);
-        Put("program.hex", Hex(prog, 16));
-        Put("dma.hex", Hex(dma, 4));
-        Put("dram.hex", Hex(dram, 4));
-        Put("sram.hex", Hex(new byte[Target.SramBytes], 4));
-        Put("acc.hex", Hex(new byte[Target.AccumulatorBytes], 4));
+        using (var bin = new BundleFile(Path.Combine(dir, "dram.bin")))
+        using (var hex = new BundleFile(Path.Combine(dir, "dram.hex")))
+        {
+            WriteDramImage(bin, hex);
+            // Entries in the order the manifest has always listed them (.bin files, then .hex).
+            Entry("dram.bin", bin.Finish());
+            Put("program.hex", Hex(prog, 16));
+            Put("dma.hex", Hex(dma, 4));
+            Entry("dram.hex", hex.Finish());
+        }
+
+        Streamed("sram.hex", f => f.WriteHex(new byte[Target.SramBytes], 4));
+        Streamed("acc.hex", f => f.WriteHex(new byte[Target.AccumulatorBytes], 4));
         if (HostModule is not null)
         {
             Put("host.tir", Encoding.UTF8.GetBytes(HostModule));
@@ -77,7 +107,7 @@ public sealed class NpuBundle
             {
                 ["name"] = t.Name, ["role"] = t.Role, ["dram"] = t.DramAddress, ["bytes"] = t.Bytes,
                 ["shape"] = new JsonArray([.. t.Shape.Select(d => (JsonNode)d)]), ["dtype"] = t.Type,
-                ["sha256"] = Data.TryGetValue(t.Name, out var d) ? Sha256(d) : null,
+                ["sha256"] = tensorSha.Result.TryGetValue(t.Name, out var sha) ? sha : null,
             };
             if (Expected.TryGetValue(t.Name, out var e))
             {
@@ -101,7 +131,7 @@ public sealed class NpuBundle
             ["memories"] = new JsonArray(
                 Mem("program", "program.hex", 128, prog.Length / 16),
                 Mem("dma", "dma.hex", 32, dma.Length / 4),
-                Mem("dram", "dram.hex", 32, dram.Length / 4),
+                Mem("dram", "dram.hex", 32, dramBytes / 4),
                 Mem("sram", "sram.hex", 32, Target.SramBytes / 4),
                 Mem("acc", "acc.hex", 32, Target.AccumulatorBytes / 4)),
             ["tensors"] = tensors,
@@ -115,21 +145,13 @@ public sealed class NpuBundle
     private static JsonObject Mem(string name, string file, int width, long depth) =>
         new() { ["name"] = name, ["file"] = file, ["word_bits"] = width, ["words"] = depth };
 
-    /// <summary><c>$readmemh</c> text: one word per line, <paramref name="wordBytes"/> little-endian bytes printed most significant first.</summary>
+    /// <summary><c>$readmemh</c> text: one word per line, <paramref name="wordBytes"/> little-endian bytes printed most significant first
+    /// (a last, partial word padded with zero bytes).</summary>
     public static byte[] Hex(ReadOnlySpan<byte> data, int wordBytes)
     {
-        var sb = new StringBuilder(data.Length / wordBytes * (2 * wordBytes + 1));
-        for (int i = 0; i < data.Length; i += wordBytes)
-        {
-            for (int j = wordBytes - 1; j >= 0; j--)
-            {
-                sb.Append(i + j < data.Length ? data[i + j].ToString("x2", System.Globalization.CultureInfo.InvariantCulture) : "00");
-            }
-
-            sb.Append('\n');
-        }
-
-        return Encoding.ASCII.GetBytes(sb.ToString());
+        var text = new byte[(data.Length + wordBytes - 1) / wordBytes * (2 * wordBytes + 1)];
+        BundleFile.Encode(data, wordBytes, text);
+        return text;
     }
 }
 

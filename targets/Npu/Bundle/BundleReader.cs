@@ -7,7 +7,9 @@ namespace Tessera.Npu.Bundle;
 /// <summary>Reads a bundle back, checking every file's size and sha256 against the manifest (TSR0821 otherwise).</summary>
 public static class BundleReader
 {
-    public static NpuBundle Read(string dir)
+    /// <param name="loadData">False: check dram.bin and each tensor's sha256 a chunk at a time but keep no data (a timing-only
+    /// run needs none, and a large model's image is gigabytes); <see cref="NpuBundle.Data"/> is then empty.</param>
+    public static NpuBundle Read(string dir, bool loadData = true)
     {
         var manifestPath = Path.Combine(dir, "manifest.json");
         if (!File.Exists(manifestPath))
@@ -49,7 +51,17 @@ public static class BundleReader
                 program.Entries[e.Name] = e.Value.GetInt32();
             }
 
-            var dram = Load("dram.bin");
+            var dram = loadData ? Load("dram.bin") : null;
+            if (dram is null)
+            {
+                var f = root.GetProperty("files").GetProperty("dram.bin");
+                var path = Path.Combine(dir, "dram.bin");
+                if (HashRange(path, 0, new FileInfo(path).Length) != f.GetProperty("sha256").GetString() || new FileInfo(path).Length != f.GetProperty("bytes").GetInt64())
+                {
+                    throw Bad(path, "size or sha256 does not match manifest.json");
+                }
+            }
+
             var data = new Dictionary<string, byte[]>();
             var expected = new Dictionary<string, byte[]>();
             foreach (var t in root.GetProperty("tensors").EnumerateArray())
@@ -59,8 +71,17 @@ public static class BundleReader
                 program.Tensors.Add(decl);
                 if (t.GetProperty("sha256").GetString() is { } sha)
                 {
-                    var bytes = dram.AsSpan((int)decl.DramAddress, (int)decl.Bytes).ToArray();
-                    data[decl.Name] = NpuBundle.Sha256(bytes) == sha ? bytes : throw Bad(manifestPath, $"tensor {decl.Name}: sha256 does not match dram.bin");
+                    var bytes = dram?.AsSpan((int)decl.DramAddress, (int)decl.Bytes).ToArray();
+                    var got = bytes is null ? HashRange(Path.Combine(dir, "dram.bin"), decl.DramAddress, decl.Bytes) : NpuBundle.Sha256(bytes);
+                    if (got != sha)
+                    {
+                        throw Bad(manifestPath, $"tensor {decl.Name}: sha256 does not match dram.bin");
+                    }
+
+                    if (bytes is not null)
+                    {
+                        data[decl.Name] = bytes;
+                    }
                 }
 
                 if (t.TryGetProperty("expected", out var ex))
@@ -100,6 +121,29 @@ public static class BundleReader
         {
             throw Bad(manifestPath, $"malformed bundle: {e.Message}");
         }
+    }
+
+    /// <summary>The sha256 of <paramref name="length"/> bytes of a file from <paramref name="offset"/>, read in 1 MiB chunks
+    /// (past the end of the file counts as no bytes, so a short file does not match).</summary>
+    private static string HashRange(string path, long offset, long length)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buf = new byte[1 << 20];
+        fs.Seek(offset, SeekOrigin.Begin);
+        for (long left = length; left > 0;)
+        {
+            int n = fs.Read(buf, 0, (int)Math.Min(buf.Length, left));
+            if (n == 0)
+            {
+                break;
+            }
+
+            sha.AppendData(buf, 0, n);
+            left -= n;
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     private static DiagnosticException Bad(string where, string message) => NpuCodes.Error(NpuCodes.BundleBad, where, message);

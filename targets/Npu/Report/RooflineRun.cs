@@ -7,13 +7,13 @@ namespace Tessera.Npu.Reports;
 /// element type, useful MACs and least DRAM traffic (each distinct input, weight and output moved once).</summary>
 public sealed record LayerSpec(string Step, string Name, string ElementType, long Macs, long MinDramBytes);
 
-/// <summary>Runs a compiled bundle in the simulator with zero inputs (cycle counts do not depend on values; weights keep
-/// their values so host steps see real data) and builds the roofline: one row per NPU layer, from that step's cycles.</summary>
+/// <summary>Runs a compiled bundle in the simulator, timing only (cycle counts do not depend on values, so no data moves and
+/// host steps are skipped), and builds the roofline: one row per NPU layer, from that step's cycles.</summary>
 public static class RooflineReport
 {
-    public static Roofline Build(NpuBundle bundle, IReadOnlyList<LayerSpec> layers, IHostRunner? host)
+    public static Roofline Build(NpuBundle bundle, IReadOnlyList<LayerSpec> layers)
     {
-        var run = new BundleSession(bundle).Run(host);
+        var run = new BundleSession(bundle, timingOnly: true).Run(host: null);
         // A layer may take several steps: k7, then k7.1, k7.2, ...
         long Cycles(string step)
         {

@@ -19,15 +19,20 @@ public sealed class BundleSession
     private readonly NpuBundle _bundle;
     private readonly Memory _dram;
 
-    public BundleSession(NpuBundle bundle)
+    /// <param name="timingOnly">Time every NPU step (with bounds and hazard checks) but move no data and compute nothing,
+    /// and skip host steps (they take no cycles): the same cycle counts as a full run, without its arithmetic.</param>
+    public BundleSession(NpuBundle bundle, bool timingOnly = false)
     {
         _bundle = bundle;
+        TimingOnly = timingOnly;
         _dram = new Memory("DRAM", bundle.Target.DramBytes);
-        foreach (var (name, bytes) in bundle.Data)
+        foreach (var (name, bytes) in timingOnly ? [] : bundle.Data)
         {
             Write(name, bytes);
         }
     }
+
+    public bool TimingOnly { get; }
 
     public TensorDecl Tensor(string name) =>
         _bundle.Program.Tensors.FirstOrDefault(t => t.Name == name) ?? throw NpuCodes.Error(NpuCodes.BundleBad, name, $"no tensor named '{name}'");
@@ -63,6 +68,12 @@ public sealed class BundleSession
         {
             if (step.Kind == "host")
             {
+                if (TimingOnly)
+                {
+                    perStep.Add((step, cycles, 0));
+                    continue;
+                }
+
                 if (host is null)
                 {
                     throw NpuCodes.Error(NpuCodes.BundleBad, step.Name, $"step {step.Name} runs {step.Op} on the host, and no host runner was given");
@@ -79,6 +90,7 @@ public sealed class BundleSession
             }
 
             var sim = new Simulator(_bundle.Target, p.Instrs, p.Descriptors, pc, _dram);
+            sim.Machine.Functional = !TimingOnly;
             var r = sim.Run(trace);
             foreach (var e in r.Trace ?? [])
             {

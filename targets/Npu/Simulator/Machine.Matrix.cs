@@ -22,8 +22,13 @@ public sealed partial class Machine
         int eb = MatrixElemBytes(type);
         long src = x["src"];
         Touch(Sram, src, (long)k * n * eb, write: false);
-        var bytes = Sram.Read(src, k * n * eb, _who);
         (_wk, _wn, _wtype) = (k, n, (int)type);
+        if (!Functional)
+        {
+            return;
+        }
+
+        var bytes = Sram.Read(src, k * n * eb, _who);
         if (type == 0)
         {
             _weightsI = new int[k * n];
@@ -67,6 +72,11 @@ public sealed partial class Machine
         {
             long src = x["src"] + r * stride;
             Touch(Sram, src, k * eb, write: false);
+            if (!Functional)
+            {
+                continue;
+            }
+
             Sram.Read(src, row, _who);
             int baseIdx = (int)((accRow + r) * cols);
             if (type == 0)
@@ -120,6 +130,13 @@ public sealed partial class Machine
         var outRow = new byte[n * eb];
         for (int r = 0; r < m; r++)
         {
+            long dst = x["dst"] + r * stride;
+            if (!Functional)
+            {
+                Touch(Sram, dst, n * eb, write: true);
+                continue;
+            }
+
             int baseIdx = (int)((accRow + r) * _t.MatrixCols);
             for (int j = 0; j < n; j++)
             {
@@ -134,7 +151,6 @@ public sealed partial class Machine
                 }
             }
 
-            long dst = x["dst"] + r * stride;
             Touch(Sram, dst, n * eb, write: true);
             Sram.Write(dst, outRow, _who);
         }

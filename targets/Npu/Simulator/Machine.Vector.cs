@@ -31,6 +31,12 @@ public sealed partial class Machine
             throw Bad("n must be at least 1");
         }
 
+        if (!Functional)
+        {
+            TouchOperands(op, x, n);
+            return;
+        }
+
         switch (op)
         {
             case "v.add" or "v.sub" or "v.mul" or "v.max" or "v.min":
@@ -82,6 +88,26 @@ public sealed partial class Machine
         }
 
         Out(x["dst"], res);
+    }
+
+    /// <summary>Timing only: the SRAM accesses the op makes, in the order it makes them, and nothing else.</summary>
+    private void TouchOperands(string op, Issued x, long n)
+    {
+        (int a, long bCount, long outBytes) = op switch
+        {
+            "v.add" or "v.sub" or "v.mul" or "v.max" or "v.min" => (4, x["bcast"] != 0 ? 1 : n, n * 4),
+            "v.rsum" or "v.rmax" => (4, 0, 4),
+            "v.cvt" => (ElemBytes[x["from"]], 0, n * ElemBytes[x["to"]]),
+            "v.requant" => (x["from"] == 1 ? 1 : 4, 0, n),
+            _ => (4, 0L, n * 4),
+        };
+        Touch(Sram, x["a"], n * a, write: false);
+        if (bCount > 0)
+        {
+            Touch(Sram, x["b"], bCount * 4, write: false);
+        }
+
+        Touch(Sram, x["dst"], outBytes, write: true);
     }
 
     private void Binary(string op, Issued x, long n)

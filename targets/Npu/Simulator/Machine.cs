@@ -17,8 +17,8 @@ public sealed partial class Machine
     private readonly NpuTarget _t;
     private readonly IReadOnlyList<DmaDescriptor> _descs;
     private readonly int[] _acc;
-    private readonly Shadow _sramShadow = new("SRAM", 4);
-    private readonly Shadow _dramShadow = new("DRAM", 4);
+    private readonly Shadow _sramShadow = new();
+    private readonly Shadow _dramShadow = new();
     private int[] _weightsI = [];
     private float[] _weightsF = [];
     private int _wk, _wn, _wtype = -1;
@@ -30,6 +30,10 @@ public sealed partial class Machine
     public long DramWritten { get; private set; }
     public long Macs { get; private set; }
     public bool CheckHazards { get; set; } = true;
+
+    /// <summary>False: timing only. Every instruction is still decoded, bounds- and hazard-checked and timed, but no data
+    /// moves and nothing is computed (cycle counts never depend on values), so memories and outputs stay as they were.</summary>
+    public bool Functional { get; set; } = true;
 
     internal List<Exec> Execs { get; } = [new Exec(-1, -1, 0)];
     internal Func<int, string> Describe { get; set; } = pc => $"pc {pc}";
@@ -112,51 +116,27 @@ public sealed partial class Machine
         }
 
         int n1 = d.Pad[0] + d.Dims[1] + d.Pad[1], n2 = d.Pad[2] + d.Dims[2] + d.Pad[3];
-        Span<byte> e = stackalloc byte[4];
-        Span<byte> pad = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(pad, d.PadValue);
+        long ss1 = d.Transpose ? d.SramStrides[2] : d.SramStrides[1], ss2 = d.Transpose ? d.SramStrides[1] : d.SramStrides[2];
         for (long a = 0; a < d.Dims[0]; a++)
         {
-            for (long b = 0; b < (load ? n1 : d.Dims[1]); b++)
+            // Row b, element c: SRAM sramA + b·ss1 + c·ss2; DRAM (inside the padding) dramA + (b - pad)·ds1 + (c - pad)·ds2.
+            long sramA = sram + a * d.SramStrides[0], dramA = dram + a * d.DramStrides[0];
+            if (load)
             {
-                for (long c = 0; c < (load ? n2 : d.Dims[2]); c++)
-                {
-                    if (!load)
-                    {
-                        long s = sram + a * d.SramStrides[0] + b * d.SramStrides[1] + c * d.SramStrides[2];
-                        long t = dram + a * d.DramStrides[0] + b * d.DramStrides[1] + c * d.DramStrides[2];
-                        Touch(Sram, s, eb, write: false);
-                        Touch(Dram, t, eb, write: true);
-                        Sram.Read(s, e[..eb], _who);
-                        Dram.Write(t, e[..eb], _who);
-                        continue;
-                    }
+                TouchBlock(Dram, dramA, d.Dims[1], d.DramStrides[1], d.UnpackInt4 ? (d.Dims[2] + 1) / 2 : d.Dims[2],
+                    d.UnpackInt4 ? 1 : d.DramStrides[2], d.UnpackInt4 ? 1 : eb, write: false);
+                TouchBlock(Sram, sramA, n1, ss1, n2, ss2, eb, write: true);
+            }
+            else
+            {
+                TouchBlock(Sram, sramA, d.Dims[1], ss1, d.Dims[2], ss2, eb, write: false);
+                TouchBlock(Dram, dramA, d.Dims[1], d.DramStrides[1], d.Dims[2], d.DramStrides[2], eb, write: true);
+            }
 
-                    long sb = b - d.Pad[0], sc = c - d.Pad[2];
-                    bool inside = sb >= 0 && sb < d.Dims[1] && sc >= 0 && sc < d.Dims[2];
-                    if (!inside)
-                    {
-                        pad[..eb].CopyTo(e);
-                    }
-                    else if (d.UnpackInt4)
-                    {
-                        long src = dram + a * d.DramStrides[0] + sb * d.DramStrides[1] + (sc >> 1);
-                        Touch(Dram, src, 1, write: false);
-                        Dram.Read(src, e[..1], _who);
-                        int nib = (sc & 1) == 0 ? e[0] & 15 : e[0] >> 4;
-                        e[0] = (byte)(sbyte)((nib << 28) >> 28);
-                    }
-                    else
-                    {
-                        long src = dram + a * d.DramStrides[0] + sb * d.DramStrides[1] + sc * d.DramStrides[2];
-                        Touch(Dram, src, eb, write: false);
-                        Dram.Read(src, e[..eb], _who);
-                    }
-
-                    long dst = sram + a * d.SramStrides[0] + (d.Transpose ? c * d.SramStrides[1] + b * d.SramStrides[2] : b * d.SramStrides[1] + c * d.SramStrides[2]);
-                    Touch(Sram, dst, eb, write: true);
-                    Sram.Write(dst, e[..eb], _who);
-                }
+            for (long b = 0; Functional && b < (load ? n1 : d.Dims[1]); b++)
+            {
+                long sb = load ? b - d.Pad[0] : b;
+                MoveRow(d, load, sb >= 0 && sb < d.Dims[1], sramA + b * ss1, ss2, dramA + sb * d.DramStrides[1], load ? n2 : d.Dims[2]);
             }
         }
 
@@ -169,4 +149,97 @@ public sealed partial class Machine
             DramWritten += d.DramBytes;
         }
     }
+
+    /// <summary>Hazard-checks the elements at <paramref name="start"/> + i·<paramref name="s1"/> + j·<paramref name="s2"/>
+    /// (i &lt; n1, j &lt; n2) with as few accesses as cover the same bytes: one for a contiguous block, one per contiguous
+    /// row or column, else one per element. Which bytes are touched is what matters: the same instruction never conflicts
+    /// with itself.</summary>
+    private void TouchBlock(Memory m, long start, long n1, long s1, long n2, long s2, int eb, bool write)
+    {
+        if (n1 <= 0 || n2 <= 0)
+        {
+            return;
+        }
+
+        if (s1 == eb && s2 != eb)
+        {
+            (n1, s1, n2, s2) = (n2, s2, n1, s1);
+        }
+
+        if (s2 == eb && (s1 == n2 * eb || n1 == 1))
+        {
+            Touch(m, start, n1 * n2 * eb, write);
+            return;
+        }
+
+        for (long i = 0; i < n1; i++)
+        {
+            if (s2 == eb)
+            {
+                Touch(m, start + i * s1, n2 * eb, write);
+                continue;
+            }
+
+            for (long j = 0; j < n2; j++)
+            {
+                Touch(m, start + i * s1 + j * s2, eb, write);
+            }
+        }
+    }
+
+    /// <summary>Moves the data of one row (already hazard-checked); a contiguous row without padding is one copy.</summary>
+    private void MoveRow(DmaDescriptor d, bool load, bool inside, long sramRow, long ss2, long dramRow, long count)
+    {
+        int eb = d.ElemBytes;
+        long ds2 = d.DramStrides[2];
+        if (inside && !d.UnpackInt4 && d.Pad[2] == 0 && d.Pad[3] == 0 && ss2 == eb && ds2 == eb)
+        {
+            var row = new byte[count * eb];
+            if (load)
+            {
+                Dram.Read(dramRow, row, _who);
+                Sram.Write(sramRow, row, _who);
+            }
+            else
+            {
+                Sram.Read(sramRow, row, _who);
+                Dram.Write(dramRow, row, _who);
+            }
+
+            return;
+        }
+
+        Span<byte> e = stackalloc byte[4];
+        Span<byte> pad = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(pad, d.PadValue);
+        for (long c = 0; c < count; c++)
+        {
+            long s = sramRow + c * ss2;
+            if (!load)
+            {
+                Sram.Read(s, e[..eb], _who);
+                Dram.Write(dramRow + c * ds2, e[..eb], _who);
+                continue;
+            }
+
+            long sc = c - d.Pad[2];
+            if (!inside || sc < 0 || sc >= d.Dims[2])
+            {
+                pad[..eb].CopyTo(e);
+            }
+            else if (d.UnpackInt4)
+            {
+                Dram.Read(dramRow + (sc >> 1), e[..1], _who);
+                int nib = (sc & 1) == 0 ? e[0] & 15 : e[0] >> 4;
+                e[0] = (byte)(sbyte)((nib << 28) >> 28);
+            }
+            else
+            {
+                Dram.Read(dramRow + sc * ds2, e[..eb], _who);
+            }
+
+            Sram.Write(s, e[..eb], _who);
+        }
+    }
 }
+

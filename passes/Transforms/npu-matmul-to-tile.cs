@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tessera.Dialects;
 using Tessera.Dialects.Tile;
 using Tessera.Passes.Npu;
@@ -172,12 +173,17 @@ public sealed class NpuMatmulToTilePass : Pass
         {
             var src = d.Storage.Slice(0, checked((int)d.Storage.Length));
             var bytes = new byte[src.Length];
-            for (long r = 0; r < rows; r++)
+            switch (e)
             {
-                for (long c = 0; c < cols; c++)
-                {
-                    src.Slice((int)(((r * cols) + c) * e), e).CopyTo(bytes.AsSpan((int)(((c * rows) + r) * e)));
-                }
+                case 2:
+                    Transpose(MemoryMarshal.Cast<byte, ushort>(src), MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan()), rows, cols);
+                    break;
+                case 4:
+                    Transpose(MemoryMarshal.Cast<byte, uint>(src), MemoryMarshal.Cast<byte, uint>(bytes.AsSpan()), rows, cols);
+                    break;
+                default:
+                    Transpose(src, bytes.AsSpan(), rows, cols, e);
+                    break;
             }
 
             t = new DenseElementsAttr(type, new ArrayStorage(bytes));
@@ -186,5 +192,37 @@ public sealed class NpuMatmulToTilePass : Pass
         var c0 = b.Create("arith.constant", weight.DefiningOp!.Location, [], [type], [new("value", t)]);
         c0.Result(0).NameHint = weight.NameHint is { } h ? h + ".T" : null;
         return c0.Result(0);
+    }
+
+    /// <summary>dst[c, r] = src[r, c] in 64 x 64 blocks, so both sides stay in cache (weights run to hundreds of MB).</summary>
+    private static void Transpose<T>(ReadOnlySpan<T> src, Span<T> dst, long rows, long cols)
+    {
+        const int B = 64;
+        for (long r0 = 0; r0 < rows; r0 += B)
+        {
+            for (long c0 = 0; c0 < cols; c0 += B)
+            {
+                long r1 = Math.Min(rows, r0 + B), c1 = Math.Min(cols, c0 + B);
+                for (long r = r0; r < r1; r++)
+                {
+                    for (long c = c0; c < c1; c++)
+                    {
+                        dst[(int)((c * rows) + r)] = src[(int)((r * cols) + c)];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The same for elements of <paramref name="e"/> bytes that are neither 2 nor 4.</summary>
+    private static void Transpose(ReadOnlySpan<byte> src, Span<byte> dst, long rows, long cols, int e)
+    {
+        for (long r = 0; r < rows; r++)
+        {
+            for (long c = 0; c < cols; c++)
+            {
+                src.Slice((int)(((r * cols) + c) * e), e).CopyTo(dst[(int)(((c * rows) + r) * e)..]);
+            }
+        }
     }
 }

@@ -145,7 +145,7 @@ internal static class CompileCommand
 
         var program = module.Regions[0].Operations.Single(o => o.Name == Tessera.Dialects.Npu.NpuDialect.Program.Name);
         var bundle = Tessera.Dialects.Npu.NpuProgramIR.ToBundle(program);
-        Phase("bundle from npu.program");
+        Phase("lowering");
         bundle.Write(dir);
         Phase("bundle");
         int npu = bundle.Steps.Count(s => s.Kind == "npu"), hosted = bundle.Steps.Count - npu;

@@ -252,6 +252,11 @@ public static class NpuModelLowering
         {
             case "tile.dispatch":
                 return TileLowering.Emit(pb, op, [.. ins, .. outs]);
+            case "graph.mat_mul" when NpuMatmulLowering.IsGemv(op):
+                var (_, n, k) = NpuPlacement.MatmulProblem(op);
+                var plan = GemvKernel.Plan(pb.Target, (int)n, (int)k) ?? throw Unsupported(op, $"the GEMV kernel does not fit target {pb.Target.Name}");
+                GemvKernel.Emit(pb, plan, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
+                return n * k;
             case "graph.mat_mul" or "graph.gemm":
                 throw Unsupported(op, "an NPU matmul is lowered through tile.dispatch: run npu-tile and npu-matmul-to-tile first");
             case "graph.transpose":

@@ -62,14 +62,51 @@ public static partial class GemvKernel
                 continue;
             }
 
-            var plan = Schedule(t, n, k, w, xRows);
-            if (best is null || plan.EstimatedCycles < best.EstimatedCycles)
+            foreach (var split in Splits(n, w, cols))
             {
-                best = plan;
+                var plan = Schedule(t, n, k, w, xRows, split);
+                if (best is null || plan.EstimatedCycles < best.EstimatedCycles)
+                {
+                    best = plan;
+                }
             }
         }
 
         return best;
+    }
+
+    /// <summary>Block widths to try with blocks of <paramref name="w"/> columns: all equal, or the last columns in narrower
+    /// blocks (array-wide multiples, 2 to 8 of them), because whatever work follows the last load is not hidden behind
+    /// the load queue and a narrow last block shortens it, at a DMA latency per extra block.</summary>
+    private static IEnumerable<int[]> Splits(int n, int w, int cols)
+    {
+        int[] Blocks(int tailCols, int tw)
+        {
+            var list = new List<int>();
+            for (int c = 0, head = n - tailCols; c < head; c += w)
+            {
+                list.Add(Math.Min(w, head - c));
+            }
+
+            for (int c = n - tailCols; c < n; c += tw)
+            {
+                list.Add(Math.Min(tw, n - c));
+            }
+
+            return [.. list];
+        }
+
+        yield return Blocks(0, w);
+        for (int tw = cols; tw < w; tw *= 2)
+        {
+            foreach (int count in new[] { 2, 4, 8 })
+            {
+                if ((long)tw * count < n)
+                {
+                    yield return Blocks(tw * count, tw);
+                }
+            }
+        }
     }
 
     private static int XRows(int width, int k) => Math.Max(1, Math.Min(Math.Min(width, MaxXRows), MaxN / k));
@@ -125,10 +162,10 @@ public static partial class GemvKernel
         return (c - mac, c + drain);
     }
 
-    /// <summary>Blocks of <paramref name="w"/> columns, each given to the unit that would finish it first given the load
+    /// <summary>Blocks of the widths in <paramref name="split"/> (at most <paramref name="w"/>), each given to the unit that would finish it first given the load
     /// queue, both units' progress, their two raw and two output slots and the store queue: a timing model of the
     /// emitted program (isa.md § Timing), whose end is the estimate.</summary>
-    private static GemvPlan Schedule(NpuTarget t, int n, int k, int w, int xRows)
+    private static GemvPlan Schedule(NpuTarget t, int n, int k, int w, int xRows, int[] split)
     {
         long load = t.DmaCycles(2L * k), store = 0, end = 0;
         // The vector unit first converts x and doubles it into xRows copies.
@@ -143,9 +180,9 @@ public static partial class GemvKernel
         var outFree = new long[2][] { [0, 0], [0, 0] };
         int[] count = [0, 0];
         var blocks = new List<GemvBlock>();
-        for (int c0 = 0; c0 < n; c0 += w)
+        int c0 = 0;
+        foreach (int width in split)
         {
-            int width = Math.Min(w, n - c0);
             long Finish(int u, out long loadEnd, out long free, out long done)
             {
                 int s = count[u] % 2;
@@ -169,6 +206,7 @@ public static partial class GemvKernel
             outFree[unit][slot] = store;
             end = Math.Max(end, store);
             blocks.Add(new GemvBlock(unit == 1, c0, width));
+            c0 += width;
         }
 
         return new GemvPlan(n, k, w, xRows, blocks, end);

@@ -73,7 +73,7 @@ public static class NpuPlacement
             return (Host, "the right operand is not 2-D (batched matmuls are not lowered yet)");
         }
 
-        if (TransB(op) && b.DefiningOp?.Name != "arith.constant")
+        if (TransB(op) && ConstantRoot(b).DefiningOp?.Name != "arith.constant")
         {
             return (Host, "a transposed right operand must be a constant (it is transposed at compile time)");
         }
@@ -105,6 +105,18 @@ public static class NpuPlacement
         bool transB = op.Name == "graph.gemm" && IntAttr(op, "transB") != 0;
         long k = transB ? b[1] : b[0], n = transB ? b[0] : b[1];
         return (a.Length == 0 ? 1 : a[..^1].Aggregate(1L, (x, y) => x * y), n, k);
+    }
+
+    /// <summary>The value behind casts to the same type (an f16 GGUF weight cast to f32, then demoted back by demote-f32, is
+    /// still the constant).</summary>
+    public static Value ConstantRoot(Value v)
+    {
+        while (v.DefiningOp is { Name: "graph.cast" } c && c.Operand(0)!.Type == v.Type)
+        {
+            v = c.Operand(0)!;
+        }
+
+        return v;
     }
 
     public static bool TransB(Operation op) => op.Name == "graph.gemm" && IntAttr(op, "transB") != 0;

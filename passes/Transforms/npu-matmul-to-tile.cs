@@ -128,9 +128,11 @@ public sealed class NpuMatmulToTilePass : Pass
         var weight = mm.Operand(1)!;
         mm.Result(0).ReplaceAllUsesWith(replacement);
         mm.Erase();
-        if (!ReferenceEquals(weight, w) && !weight.HasUses)
+        while (!ReferenceEquals(weight, w) && !weight.HasUses && weight.DefiningOp is { } def)
         {
-            weight.DefiningOp!.Erase();   // the untransposed weight, now unused
+            // The untransposed weight (and the casts it went through), now unused.
+            weight = def.Name == "graph.cast" ? def.Operand(0)! : w;
+            def.Erase();
         }
     }
 
@@ -158,6 +160,7 @@ public sealed class NpuMatmulToTilePass : Pass
     /// <summary>A constant holding the transpose of a 2-D constant (gemm's transB weight, transposed once at compile time).</summary>
     private static Value TransposedConstant(OpBuilder b, Value weight)
     {
+        weight = NpuPlacement.ConstantRoot(weight);
         var d = (DenseElementsAttr)weight.DefiningOp!.GetAttr("value")!;
         var shape = NpuPlacement.Shape(weight);
         long rows = shape[0], cols = shape[1];

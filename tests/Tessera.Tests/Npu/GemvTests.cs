@@ -192,9 +192,12 @@ public class GemvTests(ITestOutputHelper output)
     }
 
     /// <summary>A gemm with a transposed constant weight and a bias: npu-matmul-to-tile turns it into a GEMV matmul on the
-    /// weight transposed at compile time plus a row add. The product is rounded to f16 before the add: one more ulp.</summary>
-    [Fact]
-    public void GemmWithTransposedWeightAndBiasMatchesTheReference()
+    /// weight transposed at compile time plus a row add. The product is rounded to f16 before the add: one more ulp. With
+    /// <paramref name="cast"/> the weight reaches the gemm through a same-type cast, as GGUF f16 weights do after demote-f32.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GemmWithTransposedWeightAndBiasMatchesTheReference(bool cast)
     {
         const int k = 70, n = 40;
         double[] x = Random(k, 5, "f16"), wt = Random(n * k, 6, "f16"), bias = Random(n, 7, "f16");
@@ -211,12 +214,14 @@ public class GemvTests(ITestOutputHelper output)
         var dense = string.Join(", ", Enumerable.Range(0, n).Select(j => "[" + string.Join(", ", wt.Skip(j * k).Take(k).Select(F)) + "]"));
         var (ctx, module) = PassTestUtil.Parse(
             $"func.func @mm(%x: tensor<1x{k}xf16>, %bias: tensor<{n}xf16>) -> tensor<1x{n}xf16> {{\n" +
-            $"  %w = arith.constant dense<[{dense}]> : tensor<{n}x{k}xf16>\n" +
+            $"  {(cast ? "%w0" : "%w")} = arith.constant dense<[{dense}]> : tensor<{n}x{k}xf16>\n" +
+            (cast ? $"  %w = graph.cast(%w0) {{to = 10}} : (tensor<{n}x{k}xf16>) -> tensor<{n}x{k}xf16>\n" : "") +
             $"  %y = graph.gemm(%x, %w, %bias) {{transB = 1}} : (tensor<1x{k}xf16>, tensor<{n}x{k}xf16>, tensor<{n}xf16>) -> tensor<1x{n}xf16>\n" +
             $"  func.return(%y) : tensor<1x{n}xf16>\n}}\n");
         RunPasses(ctx, module, "npu-partition,npu-tile{config=e1},npu-matmul-to-tile");
         var mm = module.Walk().Single(o => o.Name == "graph.mat_mul");
         Assert.True(NpuMatmulLowering.IsGemv(mm));
+        Assert.DoesNotContain(module.Walk(), o => o.Name == "graph.cast");   // the untransposed weight and its cast are gone
         Assert.Contains(module.Walk(), o => o.Name == "graph.add");
         var bundle = NpuIR.Lower(ctx, module, "mm", "e1").Bundle;
         var session = new BundleSession(bundle);

@@ -36,6 +36,9 @@ public static partial class GemvKernel
     /// only the instruction startup, already under a cycle per output at 8.</summary>
     private const int MaxXRows = 8;
 
+    /// <summary>Up to this many blocks, <see cref="Plan"/> tries every assignment of blocks to units.</summary>
+    private const int ExhaustiveBlocks = 8;
+
     /// <summary>The cheapest schedule for y[N] = x[K]·W[K×N] (2-byte elements) on <paramref name="t"/>, or null when the
     /// kernel does not apply (K beyond a vector instruction, too few semaphores, nothing fits SRAM).</summary>
     public static GemvPlan? Plan(NpuTarget t, int n, int k)
@@ -64,10 +67,15 @@ public static partial class GemvKernel
 
             foreach (var split in Splits(n, w, cols))
             {
-                var plan = Schedule(t, n, k, w, xRows, split);
-                if (best is null || plan.EstimatedCycles < best.EstimatedCycles)
+                // Few blocks: every assignment of blocks to units (first-finish is greedy and can lose at the end).
+                int masks = split.Length <= ExhaustiveBlocks ? 1 << split.Length : 0;
+                for (int mask = -1; mask < masks; mask++)
                 {
-                    best = plan;
+                    var plan = Schedule(t, n, k, w, xRows, split, mask);
+                    if (best is null || plan.EstimatedCycles < best.EstimatedCycles)
+                    {
+                        best = plan;
+                    }
                 }
             }
         }
@@ -165,7 +173,7 @@ public static partial class GemvKernel
     /// <summary>Blocks of the widths in <paramref name="split"/> (at most <paramref name="w"/>), each given to the unit that would finish it first given the load
     /// queue, both units' progress, their two raw and two output slots and the store queue: a timing model of the
     /// emitted program (isa.md § Timing), whose end is the estimate.</summary>
-    private static GemvPlan Schedule(NpuTarget t, int n, int k, int w, int xRows, int[] split)
+    private static GemvPlan Schedule(NpuTarget t, int n, int k, int w, int xRows, int[] split, int mask = -1)
     {
         long load = t.DmaCycles(2L * k), store = 0, end = 0;
         // The vector unit first converts x and doubles it into xRows copies.
@@ -196,7 +204,7 @@ public static partial class GemvKernel
             }
 
             long fv = Finish(0, out _, out _, out _), fm = Finish(1, out _, out _, out _);
-            int unit = fm < fv ? 1 : 0;
+            int unit = mask >= 0 ? (mask >> blocks.Count) & 1 : fm < fv ? 1 : 0;
             Finish(unit, out long le, out long fr, out long dn);
             int slot = count[unit]++ % 2;
             load = le;

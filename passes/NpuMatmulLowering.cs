@@ -19,6 +19,13 @@ public static class NpuMatmulLowering
     public const string EstimateAttr = "npu.est_cycles";
     public const string StationaryAttr = "npu.stationary";
 
+    /// <summary>Set to <see cref="Gemv"/> when the cost model picks the GEMV kernel (M = 1) over the tiled matmul.</summary>
+    public const string KernelAttr = "npu.kernel";
+    public const string Gemv = "gemv";
+
+    /// <summary>True when <c>npu-tile</c> chose the GEMV kernel (targets/Npu/Lowering/GemvKernel.cs) for <paramref name="mm"/>.</summary>
+    public static bool IsGemv(Operation mm) => (mm.GetAttr(KernelAttr) as StringAttr)?.Value == Gemv;
+
     /// <summary>The tiles <c>npu-tile</c> recorded on <paramref name="mm"/> (null if it has not run).</summary>
     public static MatmulTiles? Tiles(Operation mm) =>
         mm.GetAttr(TileMAttr) is IntegerAttr m && mm.GetAttr(TileNAttr) is IntegerAttr n && mm.GetAttr(TileKAttr) is IntegerAttr k

@@ -252,6 +252,11 @@ public static class NpuModelLowering
         {
             case "tile.dispatch":
                 return TileLowering.Emit(pb, op, [.. ins, .. outs]);
+            case "graph.mat_mul" when NpuMatmulLowering.IsGemv(op):
+                var form = NpuMatmulForm.Of(op).Form!;
+                var plan = GemvKernel.Plan(pb.Target, (int)form.N, (int)form.K) ?? throw Unsupported(op, $"the GEMV kernel does not fit target {pb.Target.Name}");
+                GemvKernel.Emit(pb, plan, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
+                return form.N * form.K;
             case "graph.mat_mul" or "graph.gemm":
                 throw Unsupported(op, "an NPU matmul is lowered through tile.dispatch: run npu-tile and npu-matmul-to-tile first");
             case "graph.transpose" when ElemBytes(outs[0]) <= 4 && DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op)) is { } c:
@@ -262,8 +267,8 @@ public static class NpuModelLowering
                 return 0;
             case "graph.pad":
                 var pad = NpuDataMovement.Pad(op, (pb.Target.SramBytes / 2) & ~63L);
-                var (outer, n, inner, before, after, bits) = pad.Pad ?? throw Unsupported(op, pad.Why!);
-                DmaKernels.Pad(pb, outer, n, inner, before, after, ElemBytes(outs[0]), bits, ins[0].DramAddress, outs[0].DramAddress);
+                var (outer, len, inner, before, after, bits) = pad.Pad ?? throw Unsupported(op, pad.Why!);
+                DmaKernels.Pad(pb, outer, len, inner, before, after, ElemBytes(outs[0]), bits, ins[0].DramAddress, outs[0].DramAddress);
                 return 0;
             case var _ when NpuReductions.Handles(op):
                 NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);

@@ -102,9 +102,21 @@ public static class NpuPlacement
         return form.M <= 0 || form.N <= 0 || form.K <= 0 ? (Host, "an empty matmul") : (Npu, null);
     }
 
-    /// <summary>Whether the right operand is a constant gemm stores transposed (transB): the DRAM plan then keeps it
-    /// transposed at compile time (<c>NAME.T</c>) and the kernel reads it as a plain K×N matrix.</summary>
-    public static bool TransB(Operation op) => op.Name == "graph.gemm" && IntAttr(op, "transB") != 0 && op.Operand(1).DefiningOp?.Name == "arith.constant";
+    /// <summary>Whether the right operand is a constant gemm stores transposed (transB), possibly behind casts to the same
+    /// type (an f16 GGUF weight cast to f32, then demoted back): npu-matmul-to-tile transposes it at compile time and the
+    /// kernel reads it as a plain K×N matrix.</summary>
+    public static bool TransB(Operation op) => op.Name == "graph.gemm" && IntAttr(op, "transB") != 0 && ConstantRoot(op.Operand(1)).DefiningOp?.Name == "arith.constant";
+
+    /// <summary>The value behind casts to the same type.</summary>
+    public static Value ConstantRoot(Value v)
+    {
+        while (v.DefiningOp is { Name: "graph.cast" } c && c.Operand(0)!.Type == v.Type)
+        {
+            v = c.Operand(0)!;
+        }
+
+        return v;
+    }
 
     public static long[] Shape(Value v) => ((TensorType)v.Type).Shape!.Select(d => d.Size).ToArray();
 

@@ -29,6 +29,17 @@ public sealed class NpuMatmulToTilePass : Pass
             .Where(o => o.Name is "graph.mat_mul" or "graph.gemm" && (o.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu).ToList();
         foreach (var mm in matmuls)
         {
+            if (NpuMatmulLowering.IsGemv(mm))
+            {
+                // The GEMV kernel is emitted straight from the matmul; only a gemm's transB and bias are taken out here.
+                if (mm.Name == "graph.gemm")
+                {
+                    ToGemvMatmul(context.Context, mm);
+                }
+
+                continue;
+            }
+
             if (NpuMatmulLowering.Tiles(mm) is not { } tiles)
             {
                 context.Diagnostics.Add(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, "npu-matmul-to-tile: the matmul has no npu.tile_* attributes: run npu-tile first", mm.Location));
@@ -116,12 +127,31 @@ public sealed class NpuMatmulToTilePass : Pass
         qLoop.Create(TileDialect.Drain, mm.Location, [acc, x], []);
         Move(qLoop, TileDialect.Store, x, C, [.. bC, .. tr ? [qi, pi] : new[] { pi, qi }], tr, mm.Location);
 
-        Value replacement = dispatch.Result(0);
+        Replace(b, mm, dispatch.Result(0), w);
+    }
+
+    /// <summary>A gemm the GEMV kernel computes becomes a <c>graph.mat_mul</c> (with its attributes) on the weight as
+    /// [K×N], transposed at compile time when transB, plus the bias add.</summary>
+    private static void ToGemvMatmul(Context ctx, Operation mm)
+    {
+        var b = new OpBuilder(ctx);
+        b.SetInsertionPoint(mm);
+        var w = NpuPlacement.TransB(mm) ? TransposedConstant(b, mm.Operand(1)!) : mm.Operand(1)!;
+        var attrs = mm.Attributes.Where(a => a.Key is not ("transA" or "transB" or "alpha" or "beta")).ToList();
+        var matmul = b.Create("graph.mat_mul", mm.Location, [mm.Operand(0)!, w], [mm.Result(0).Type], attrs);
+        Replace(b, mm, matmul.Result(0), w);
+    }
+
+    /// <summary>Replaces <paramref name="mm"/> by <paramref name="product"/>, plus a gemm's bias, and drops a weight the
+    /// compile-time transpose left unused.</summary>
+    private static void Replace(OpBuilder b, Operation mm, Value product, Value w)
+    {
+        Value replacement = product;
         if (mm.Name == "graph.gemm" && mm.NumOperands > 2 && mm.Operand(2)!.DefiningOp?.Name != "graph.none")
         {
-            // The bias is one value per output column: a row-broadcast add on the NPU after the dispatch.
-            dispatch.Result(0).NameHint = mm.Result(0).NameHint is { } h ? h + ".mm" : null;
-            var add = b.Create("graph.add", mm.Location, [dispatch.Result(0), mm.Operand(2)!], [result], [new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))]);
+            // The bias is one value per output column: a row-broadcast add on the NPU after the product.
+            product.NameHint = mm.Result(0).NameHint is { } h ? h + ".mm" : null;
+            var add = b.Create("graph.add", mm.Location, [product, mm.Operand(2)!], [mm.Result(0).Type], [new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))]);
             replacement = add.Result(0);
         }
 
@@ -129,9 +159,11 @@ public sealed class NpuMatmulToTilePass : Pass
         var weight = mm.Operand(1)!;
         mm.Result(0).ReplaceAllUsesWith(replacement);
         mm.Erase();
-        if (!ReferenceEquals(weight, w) && !weight.HasUses)
+        while (!ReferenceEquals(weight, w) && !weight.HasUses && weight.DefiningOp is { } def)
         {
-            weight.DefiningOp!.Erase();   // the untransposed weight, now unused
+            // The untransposed weight (and the casts it went through), now unused.
+            weight = def.Name == "graph.cast" ? def.Operand(0)! : w;
+            def.Erase();
         }
     }
 
@@ -159,6 +191,7 @@ public sealed class NpuMatmulToTilePass : Pass
     /// <summary>A constant holding the transpose of a 2-D constant (gemm's transB weight, transposed once at compile time).</summary>
     private static Value TransposedConstant(OpBuilder b, Value weight)
     {
+        weight = NpuPlacement.ConstantRoot(weight);
         var d = (DenseElementsAttr)weight.DefiningOp!.GetAttr("value")!;
         var shape = NpuPlacement.Shape(weight);
         long rows = shape[0], cols = shape[1];

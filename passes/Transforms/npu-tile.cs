@@ -8,7 +8,8 @@ namespace Tessera.Passes.Transforms;
 /// Chooses the NPU tiles of every matmul that <c>npu-partition</c> placed on the NPU with <see cref="TileCostModel"/> for the
 /// target description named by <c>config</c> (a shipped config such as <c>e1</c> or <c>edge-large</c>, or a .json path)
 /// and records them as <c>npu.target</c>, <c>npu.tile_m/n/k</c>, <c>npu.stationary</c> (<c>"b"</c>: B in the array, A's
-/// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>. A function the first
+/// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>; on an M = 1 matmul whose GEMV estimate (<see cref="GemvKernel"/>) is lower, also
+/// <c>npu.kernel = "gemv"</c> (and the GEMV's estimate). A function the first
 /// slice cannot lower is TSR0841.
 /// </summary>
 public sealed class NpuTilePass : Pass
@@ -42,13 +43,22 @@ public sealed class NpuTilePass : Pass
                 var form = NpuMatmulForm.Of(mm).Form ?? throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported,
                     "npu-tile: a matmul placed on the NPU has no matrix-kernel form", mm.Location));
                 var tiles = TileCostModel.Choose(target, (int)form.M, (int)form.N, (int)form.K);
+                // Decode's M = 1 matmuls are memory bound: the GEMV kernel wins when its estimate beats the matrix unit's.
+                var gemv = form is { M: 1, Batch: 1, TransA: false, TransB: false } ? GemvKernel.Plan(target, (int)form.N, (int)form.K) : null;
+                bool useGemv = gemv is not null && gemv.EstimatedCycles < tiles.EstimatedCycles;
+                changed |= useGemv ? mm.GetAttr(NpuMatmulLowering.KernelAttr) is null : mm.RemoveAttr(NpuMatmulLowering.KernelAttr);
+                if (useGemv)
+                {
+                    mm.SetAttr(NpuMatmulLowering.KernelAttr, new StringAttr(NpuMatmulLowering.Gemv));
+                }
+
                 var attrs = new (string Name, Attribute Value)[]
                 {
                     (NpuMatmulLowering.TargetAttr, new StringAttr(target.Name)),
                     (NpuMatmulLowering.TileMAttr, IntegerAttr.I64(tiles.Mt)),
                     (NpuMatmulLowering.TileNAttr, IntegerAttr.I64(tiles.Nt)),
                     (NpuMatmulLowering.TileKAttr, IntegerAttr.I64(tiles.Kt)),
-                    (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(tiles.EstimatedCycles * form.Batch)),
+                    (NpuMatmulLowering.EstimateAttr, IntegerAttr.I64(useGemv ? gemv!.EstimatedCycles : tiles.EstimatedCycles * form.Batch)),
                     (NpuMatmulLowering.StationaryAttr, new StringAttr(tiles.StationaryA ? "a" : "b")),
                 };
                 foreach (var (name, value) in attrs)

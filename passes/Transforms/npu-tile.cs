@@ -36,15 +36,27 @@ public sealed class NpuTilePass : Pass
         {
             var target = TargetLoader.LoadNamed(_config.Value);
             bool changed = false;
+            // A model repeats its layers: each distinct problem is searched once.
+            var tileCache = new Dictionary<(long, long, long), MatmulTiles>();
+            var gemvCache = new Dictionary<(long, long), GemvPlan?>();
             foreach (var mm in op.Regions[0].Blocks.SelectMany(b => b.Operations).Where(IsNpuMatmul).ToList())
             {
                 // A batched matmul runs the same per-batch problem Batch times: its tiles are that problem's, and
                 // its estimate is Batch times one's (the batch elements' steps form one pipeline).
                 var form = NpuMatmulForm.Of(mm).Form ?? throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported,
                     "npu-tile: a matmul placed on the NPU has no matrix-kernel form", mm.Location));
-                var tiles = TileCostModel.Choose(target, (int)form.M, (int)form.N, (int)form.K);
+                if (!tileCache.TryGetValue((form.M, form.N, form.K), out var tiles))
+                {
+                    tileCache[(form.M, form.N, form.K)] = tiles = TileCostModel.Choose(target, (int)form.M, (int)form.N, (int)form.K);
+                }
+
                 // Decode's M = 1 matmuls are memory bound: the GEMV kernel wins when its estimate beats the matrix unit's.
-                var gemv = form is { M: 1, Batch: 1, TransA: false, TransB: false } ? GemvKernel.Plan(target, (int)form.N, (int)form.K) : null;
+                GemvPlan? gemv = null;
+                if (form is { M: 1, Batch: 1, TransA: false, TransB: false } && !gemvCache.TryGetValue((form.N, form.K), out gemv))
+                {
+                    gemvCache[(form.N, form.K)] = gemv = GemvKernel.Plan(target, (int)form.N, (int)form.K);
+                }
+
                 bool useGemv = gemv is not null && gemv.EstimatedCycles < tiles.EstimatedCycles;
                 changed |= useGemv ? mm.GetAttr(NpuMatmulLowering.KernelAttr) is null : mm.RemoveAttr(NpuMatmulLowering.KernelAttr);
                 if (useGemv)

@@ -1,3 +1,4 @@
+using static Tessera.Tests.Npu.NpuTestUtil;
 using Tessera.Npu.Lowering;
 using Tessera.Npu.Simulator;
 using Tessera.Npu.Target;
@@ -14,8 +15,6 @@ namespace Tessera.Tests.Npu;
 /// </summary>
 public class AttentionKernelTests(ITestOutputHelper output)
 {
-    private static NpuTarget Config(string name) => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs", name + ".json"));
-
     private static ushort Bits(double v, string t) => t == "f16" ? Numerics.F32ToF16((float)v) : Numerics.F32ToBf16((float)v);
 
     private static double Value(ushort b, string t) => t == "f16" ? Numerics.F16ToF32(b) : Numerics.Bf16ToF32(b);

@@ -1,3 +1,4 @@
+using static Tessera.Tests.Npu.NpuTestUtil;
 using Tessera.Dialects.Graph;
 using Tessera.IR.Passes;
 using Tessera.Npu.Lowering;
@@ -20,22 +21,10 @@ namespace Tessera.Tests.Npu;
 /// </summary>
 public class MatmulLoweringTests(ITestOutputHelper output)
 {
-    private static NpuTarget Config(string name) => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs", name + ".json"));
-
     private static string MatmulTir(int m, int n, int k, string t) =>
         $"func.func @mm(%a: tensor<{m}x{k}x{t}>, %b: tensor<{k}x{n}x{t}>) -> tensor<{m}x{n}x{t}> {{\n" +
         $"  %c = graph.mat_mul(%a, %b) : (tensor<{m}x{k}x{t}>, tensor<{k}x{n}x{t}>) -> tensor<{m}x{n}x{t}>\n" +
         $"  func.return(%c) : tensor<{m}x{n}x{t}>\n}}\n";
-
-    private static double Round(double v, string t) =>
-        t == "f16" ? (double)(Half)v : Numerics.Bf16ToF32(Numerics.F32ToBf16((float)v));
-
-    private static double Ulp(double v, string t)
-    {
-        int mant = t == "f16" ? 10 : 7;
-        double minNormal = t == "f16" ? Math.Pow(2, -14) : Math.Pow(2, -126);
-        return Math.Pow(2, Math.Floor(Math.Log2(Math.Max(Math.Abs(v), minNormal))) - mant);
-    }
 
     private static double ReadElem(byte[] b, int i, string t)
     {

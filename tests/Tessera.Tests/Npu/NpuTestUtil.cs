@@ -10,6 +10,21 @@ internal static class NpuTestUtil
     public static string Example(string name) => Path.Combine(Repo.Root, "targets/Npu/examples", name);
     public static NpuTarget E1 => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs/e1.json"));
 
+    /// <summary>A shipped target description read from the source tree.</summary>
+    public static NpuTarget Config(string name) => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs", name + ".json"));
+
+    /// <summary><paramref name="v"/> rounded to f16 or bf16 (<paramref name="t"/>).</summary>
+    public static double Round(double v, string t) =>
+        t == "f16" ? (double)(Half)v : Numerics.Bf16ToF32(Numerics.F32ToBf16((float)v));
+
+    /// <summary>One unit in the last place of <paramref name="v"/> in f16 or bf16 (subnormals: the smallest normal's).</summary>
+    public static double Ulp(double v, string t)
+    {
+        int mant = t == "f16" ? 10 : 7;
+        double minNormal = t == "f16" ? Math.Pow(2, -14) : Math.Pow(2, -126);
+        return Math.Pow(2, Math.Floor(Math.Log2(Math.Max(Math.Abs(v), minNormal))) - mant);
+    }
+
     public static Session Load(string example, Func<string, string>? edit = null)
     {
         var text = File.ReadAllText(Example(example));

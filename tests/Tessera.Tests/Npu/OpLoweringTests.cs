@@ -1,3 +1,4 @@
+using static Tessera.Tests.Npu.NpuTestUtil;
 using System.Globalization;
 using Tessera.Dialects.Graph;
 using Tessera.IR.Passes;
@@ -22,8 +23,6 @@ public class OpLoweringTests(ITestOutputHelper output)
 {
     /// <summary>The bundle steps of the last <see cref="Run"/>.</summary>
     private int _steps;
-
-    private static NpuTarget Config(string name) => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs", name + ".json"));
 
     private static double Ulp(double v)
     {

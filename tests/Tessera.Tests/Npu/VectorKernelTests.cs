@@ -1,3 +1,4 @@
+using static Tessera.Tests.Npu.NpuTestUtil;
 using Tessera.IR;
 using Tessera.Npu.Lowering;
 using Tessera.Npu.Simulator;
@@ -17,18 +18,6 @@ namespace Tessera.Tests.Npu;
 /// </summary>
 public class VectorKernelTests(ITestOutputHelper output)
 {
-    private static NpuTarget Config(string name) => TargetLoader.LoadFile(Path.Combine(Repo.Root, "targets/Npu/configs", name + ".json"));
-
-    private static double Round(double v, string t) =>
-        t == "f16" ? (double)(Half)v : Numerics.Bf16ToF32(Numerics.F32ToBf16((float)v));
-
-    private static double Ulp(double v, string t)
-    {
-        int mant = t == "f16" ? 10 : 7;
-        double minNormal = t == "f16" ? Math.Pow(2, -14) : Math.Pow(2, -126);
-        return Math.Pow(2, Math.Floor(Math.Log2(Math.Max(Math.Abs(v), minNormal))) - mant);
-    }
-
     private static double[] Random(int count, int seed, double lo, double hi, string t)
     {
         var rng = new Random(seed);

@@ -28,26 +28,6 @@ public class GemvTests(ITestOutputHelper output)
         return Enumerable.Range(0, count).Select(_ => Round((rng.NextDouble() * 2) - 1, t)).ToArray();
     }
 
-    private static byte[] Bits(double[] v, string t)
-    {
-        var b = new byte[2 * v.Length];
-        for (int i = 0; i < v.Length; i++)
-        {
-            ushort h = t == "f16" ? Numerics.F32ToF16((float)v[i]) : Numerics.F32ToBf16((float)v[i]);
-            b[2 * i] = (byte)h;
-            b[(2 * i) + 1] = (byte)(h >> 8);
-        }
-
-        return b;
-    }
-
-    private static double[] Values(byte[] b, string t) =>
-        Enumerable.Range(0, b.Length / 2).Select(i =>
-        {
-            ushort h = (ushort)(b[2 * i] | (b[(2 * i) + 1] << 8));
-            return (double)(t == "f16" ? Numerics.F16ToF32(h) : Numerics.Bf16ToF32(h));
-        }).ToArray();
-
     /// <summary>Checks y = x·W (W K×N row-major) within the class's tolerance, <paramref name="extra"/>[j] added to the
     /// reference and <paramref name="slack"/>[j] to the tolerance; returns the worst error ÷ tolerance.</summary>
     private static double Compare(double[] y, double[] x, double[] w, int k, int n, string t, double[]? extra = null, double[]? slack = null)

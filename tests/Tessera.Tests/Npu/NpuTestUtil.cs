@@ -17,6 +17,29 @@ internal static class NpuTestUtil
     public static double Round(double v, string t) =>
         t == "f16" ? (double)(Half)v : Numerics.Bf16ToF32(Numerics.F32ToBf16((float)v));
 
+    /// <summary>Little-endian f16 or bf16 bits of values already of that type (f16 through .NET's Half, independent of the
+    /// simulator's conversions).</summary>
+    public static byte[] Bits(double[] v, string t)
+    {
+        var b = new byte[2 * v.Length];
+        for (int i = 0; i < v.Length; i++)
+        {
+            ushort h = t == "f16" ? BitConverter.HalfToUInt16Bits((Half)v[i]) : Numerics.F32ToBf16((float)v[i]);
+            b[2 * i] = (byte)h;
+            b[(2 * i) + 1] = (byte)(h >> 8);
+        }
+
+        return b;
+    }
+
+    /// <summary>The values of little-endian f16 or bf16 bits.</summary>
+    public static double[] Values(byte[] b, string t) =>
+        Enumerable.Range(0, b.Length / 2).Select(i =>
+        {
+            ushort h = (ushort)(b[2 * i] | (b[(2 * i) + 1] << 8));
+            return (double)(t == "f16" ? Numerics.F16ToF32(h) : Numerics.Bf16ToF32(h));
+        }).ToArray();
+
     /// <summary>One unit in the last place of <paramref name="v"/> in f16 or bf16 (subnormals: the smallest normal's).</summary>
     public static double Ulp(double v, string t)
     {

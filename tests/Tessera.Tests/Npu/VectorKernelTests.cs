@@ -24,26 +24,6 @@ public class VectorKernelTests(ITestOutputHelper output)
         return Enumerable.Range(0, count).Select(_ => Round(lo + (rng.NextDouble() * (hi - lo)), t)).ToArray();
     }
 
-    private static byte[] Bits(double[] v, string t)
-    {
-        var b = new byte[2 * v.Length];
-        for (int i = 0; i < v.Length; i++)
-        {
-            ushort h = t == "f16" ? BitConverter.HalfToUInt16Bits((Half)v[i]) : Numerics.F32ToBf16((float)v[i]);
-            b[2 * i] = (byte)h;
-            b[(2 * i) + 1] = (byte)(h >> 8);
-        }
-
-        return b;
-    }
-
-    private static double[] Values(byte[] b, string t) =>
-        Enumerable.Range(0, b.Length / 2).Select(i =>
-        {
-            ushort h = (ushort)(b[2 * i] | (b[(2 * i) + 1] << 8));
-            return (double)(t == "f16" ? Numerics.F16ToF32(h) : Numerics.Bf16ToF32(h));
-        }).ToArray();
-
     /// <summary>Lays the inputs out in DRAM (64-byte aligned), then the output, then the constant pool; emits one kernel,
     /// runs it and returns the output.</summary>
     private (double[] Y, SimResult Result, ProgramBuilder Pb) Run(NpuTarget target, string type, double[][] inputs, int outCount,

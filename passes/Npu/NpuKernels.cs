@@ -126,7 +126,7 @@ public static class NpuKernels
     /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above), or any other mask
     /// tensor (computed at run time, or constant) of bool or the element type that broadcasts to [1, Hq, S, T] as
     /// [1|Hq, 1|S, T]: the kernel reads it per key block.</summary>
-    private static AttentionShape? Attention(Operation op)
+    internal static AttentionShape? Attention(Operation op)
     {
         var q = NpuPlacement.Shape(op.Operand(0));
         var k = NpuPlacement.Shape(op.Operand(1));

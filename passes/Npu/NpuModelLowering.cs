@@ -106,7 +106,7 @@ public static class NpuModelLowering
                 Buf(r);
             }
 
-            foreach (var v in op.Operands.Select(v => v!))
+            foreach (var v in place == NpuPlacement.Npu ? DataOperands(op) : op.Operands.Select(v => v!))
             {
                 if (place == NpuPlacement.Host && InlineOnHost(v))
                 {
@@ -180,7 +180,7 @@ public static class NpuModelLowering
             }
 
             var entry = $"k{steps.Count}";
-            var ins = op.Operands.Select(v => v!).Where(v => v.DefiningOp?.Name != "graph.none").Select(Buf).ToList();
+            var ins = DataOperands(op).Where(v => v.DefiningOp?.Name != "graph.none").Select(Buf).ToList();
             var outs = op.Results.Select(Buf).ToList();
             string[] inNames = [.. ins.Select(t => t.Name).Distinct()], outNames = [.. outs.Select(t => t.Name)];
             string current = entry;
@@ -277,13 +277,28 @@ public static class NpuModelLowering
                 NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
                 var q = NpuPlacement.Shape(op.Operand(0));
                 long t = NpuPlacement.Shape(op.Operand(1))[2], s = q[2];
-                bool causal = op.GetAttr("is_causal") is IntegerAttr { Value: not 0 } || (op.NumOperands > 3 && op.Operand(3).DefiningOp?.Name == "arith.constant");
+                // Only a causal kernel skips the masked-out blocks; a runtime or non-causal constant mask still does every pair.
+                bool causal = NpuKernels.Attention(op)?.Causal ?? false;
                 long pairs = causal ? Enumerable.Range(0, (int)s).Sum(i => Math.Min(t, i + 1 + t - s)) : s * t;
                 return 2 * pairs * q[1] * q[3];
             default:
                 NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
                 return 0;
         }
+    }
+
+    /// <summary>The operands an NPU op's kernel reads from DRAM: not the compile-time ones (pads, slice bounds, split sizes,
+    /// reduction axes, a constant mask the causal attention kernel applies by itself), which need no DRAM.</summary>
+    private static IEnumerable<Value> DataOperands(Operation op)
+    {
+        int n = op.Name switch
+        {
+            "graph.pad" or "graph.slice" or "graph.split" => 1,
+            "graph.sdpa" when NpuKernels.Attention(op) is { Mask: null } => 3,
+            _ when NpuReductions.Handles(op) => 1,
+            _ => op.NumOperands,
+        };
+        return op.Operands.Take(n).Select(v => v!);
     }
 
     private static int ElemBytes(TensorDecl t) => (int)Math.Max(1, t.Bytes / Math.Max(1, t.Elements));

@@ -233,7 +233,7 @@ public static class NpuVerifier
                     continue;
             }
 
-            if (ins.Op.Mnemonic is "dma.load" or "dma.store" && ins["desc"] >= descs.Count)
+            if (ins.Op.Mnemonic is "dma.load" or "dma.store" or "dma.gather" && ins["desc"] >= descs.Count)
             {
                 return $"{At(pc)}: descriptor {ins["desc"]} does not exist ({descs.Count} declared)";
             }

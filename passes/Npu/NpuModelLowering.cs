@@ -265,6 +265,10 @@ public static class NpuModelLowering
             case "graph.transpose" or "graph.slice" or "graph.concat" or "graph.split":
                 DmaKernels.Copy(pb, NpuDataMovement.Copies(op, ins.Select(t => t.DramAddress).ToList(), outs.Select(t => t.DramAddress).ToList()), ElemBytes(outs[0]));
                 return 0;
+            case "graph.gather":
+                var (count, rows, cols) = NpuPlacement.GatherForm(op)!.Value;
+                DmaKernels.Gather(pb, count, rows, cols, ElemBytes(ins[0]), ins[1].DramAddress, ins[0].DramAddress, outs[0].DramAddress);
+                return 0;
             case "graph.pad":
                 var pad = NpuDataMovement.Pad(op, (pb.Target.SramBytes / 2) & ~63L);
                 var (outer, len, inner, before, after, bits) = pad.Pad ?? throw Unsupported(op, pad.Why!);

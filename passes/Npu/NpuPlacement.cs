@@ -1,3 +1,4 @@
+using Tessera.Npu.Lowering;
 using Tessera.Dialects;
 
 namespace Tessera.Passes.Npu;
@@ -63,7 +64,9 @@ public static class NpuPlacement
                 return !IsFloat(op.Operand(0).Type) || !IsFloat(op.Result(0).Type) ? (Host, "integer or boolean tensors run on the host")
                     : NpuReductions.Reason(op) is { } reduceWhy ? (Host, reduceWhy) : (Npu, null);
             case "graph.gather":
-                return (Host, "rows picked by runtime indices: NPU DMA addresses are fixed at compile time");
+                return GatherForm(op) is { } g
+                    ? (DmaKernels.GatherReason(g.Rows, g.Cols, ElementBytes(op.Operand(0).Type), long.MaxValue) is { } gatherWhy ? (Host, gatherWhy) : (Npu, null))
+                    : (Host, "a gather other than rows of a table (axis 0) picked by int64 indices");
             case "graph.pad":
                 return ElementBytes(op.Operand(0).Type) == 0 ? (Host, "an element type the NPU's DRAM does not hold")
                     : NpuDataMovement.Pad(op, long.MaxValue).Why is { } padWhy ? (Host, padWhy) : (Npu, null);
@@ -116,6 +119,20 @@ public static class NpuPlacement
         }
 
         return v;
+    }
+
+    /// <summary>A gather of whole rows: data [rows, ...] (each row cols elements), axis 0, int64 indices; null otherwise.</summary>
+    public static (long Count, long Rows, long Cols)? GatherForm(Operation op)
+    {
+        if (op.NumOperands != 2 || op.Operand(1).Type is not TensorType { ElementType: IntegerType { Width: 64 } } || ElementBytes(op.Operand(0).Type) == 0)
+        {
+            return null;
+        }
+
+        var data = Shape(op.Operand(0));
+        long axis = IntAttr(op, "axis");
+        return data.Length < 1 || (axis != 0 && axis != -data.Length) ? null
+            : (Shape(op.Operand(1)).Aggregate(1L, (a, b) => a * b), data[0], data.Skip(1).Aggregate(1L, (a, b) => a * b));
     }
 
     public static long[] Shape(Value v) => ((TensorType)v.Type).Shape!.Select(d => d.Size).ToArray();

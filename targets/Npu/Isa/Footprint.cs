@@ -23,6 +23,16 @@ public static class Footprint
                 }
 
                 break;
+            case "dma.gather":
+                long g = ins["desc"];
+                if (g < descs.Count)
+                {
+                    var d = descs[(int)g];
+                    yield return Dma("sram", addr("sram"), d, load: true);
+                    yield return ("idx", addr("idx"), 8L * d.Dims[1]);
+                }
+
+                break;
             case "mm.ldw":
                 yield return ("src", addr("src"), Count("k") * Count("n") * MatrixElem(ins["type"]));
                 break;

@@ -36,6 +36,7 @@ public static class Opcodes
         new("sem.post", 0x06, Queue.Front, "add count tokens to a semaphore at dispatch (initialisation)", U("sem", 5), U("count", 8)),
         new("dma.load", 0x10, Queue.Load, "DRAM -> SRAM through descriptor desc", U("desc", 12), Sram("sram"), Dram("dram")),
         new("dma.store", 0x11, Queue.Store, "SRAM -> DRAM through descriptor desc", U("desc", 12), Sram("sram"), Dram("dram")),
+        new("dma.gather", 0x12, Queue.Load, "DRAM table rows picked by int64 indices in SRAM -> SRAM through descriptor desc", U("desc", 12), Sram("sram"), Dram("dram"), Sram("idx")),
         new("mm.ldw", 0x20, Queue.Matrix, "load a k x n weight tile (row-major) into the array", Sram("src"), U("k", 9), U("n", 9), E("type", MatrixTypes)),
         new("mm.mac", 0x21, Queue.Matrix, "stream m rows of k inputs through the array into accumulator rows", Sram("src"), Acc("acc"), U("m", 12), U("k", 9), U("stride", 16), U("accumulate", 1), E("type", MatrixTypes)),
         new("mm.drain", 0x22, Queue.Matrix, "accumulator rows -> SRAM, raw, requantized or converted", Acc("acc"), Sram("dst"), U("m", 12), U("n", 9), U("stride", 16), E("mode", DrainModes)),

@@ -130,11 +130,12 @@ public sealed class ProgramBuilder(NpuTarget target)
 
     /// <summary>The id of a descriptor (dims and strides outer to inner, strides in bytes), added on first use.</summary>
     /// <param name="pad">Elements added before and after dims 1 and 2 on a load (before₁, after₁, before₂, after₂), holding
-    /// the low <paramref name="elem"/> bytes of <paramref name="padValue"/>.</param>
+    /// the low <paramref name="elem"/> bytes of <paramref name="padValue"/> (for dma.gather: the table's row count).</param>
     public int Desc(int elem, int d0, int d1, int d2, long ds0, long ds1, long ds2, long ss0, long ss1, long ss2, bool transpose = false,
         int[]? pad = null, int padValue = 0)
     {
-        var padding = pad is null || pad.All(p => p == 0) ? "" : string.Create(Ci, $" pad={string.Join(',', pad)} pad_value={padValue}");
+        var padding = (pad is null || pad.All(p => p == 0) ? "" : string.Create(Ci, $" pad={string.Join(',', pad)}"))
+            + (padValue != 0 ? string.Create(Ci, $" pad_value={padValue}") : "");
         var key = string.Create(Ci, $"dims={d0},{d1},{d2} dram_strides={ds0},{ds1},{ds2} sram_strides={ss0},{ss1},{ss2} elem={elem}{(transpose ? " transpose" : "")}{padding}");
         if (!_descIds.TryGetValue(key, out int id))
         {

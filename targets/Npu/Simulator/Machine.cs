@@ -89,6 +89,7 @@ public sealed partial class Machine
         {
             case "dma.load": Dma(x, load: true); break;
             case "dma.store": Dma(x, load: false); break;
+            case "dma.gather": Gather(x); break;
             case "mm.ldw": LoadWeights(x); break;
             case "mm.mac": Mac(x); break;
             case "mm.drain": Drain(x); break;
@@ -185,6 +186,41 @@ public sealed partial class Machine
                 Touch(m, start + i * s1 + j * s2, eb, write);
             }
         }
+    }
+
+    /// <summary>dma.gather: row r of the result (dims[1] rows of dims[2] elements, SRAM sram + r·ss1 + c·ss2) is table row
+    /// idx[r] (DRAM dram + idx[r]·ds1 + c·ds2), idx[r] the int64 at SRAM idx + 8r; pad_value is the table's row count and
+    /// an index outside [0, pad_value) stops the run. Timing-only runs move no data, so every index reads as 0.</summary>
+    private void Gather(Issued x)
+    {
+        var d = Descriptor(x);
+        if (d.UnpackInt4 || d.Transpose || d.Pad.Any(p => p != 0) || d.Dims[0] != 1 || d.PadValue < 1)
+        {
+            throw Bad("dma.gather descriptors have dims[0] = 1, no padding, unpacking or transpose, and pad_value = the table's rows (>= 1)");
+        }
+
+        long sram = x["sram"], dram = x["dram"], idx = x["idx"];
+        int eb = d.ElemBytes, rows = d.Dims[1];
+        Touch(Sram, idx, 8L * rows, write: false);
+        var ids = Functional ? Sram.Read(idx, 8 * rows, _who) : new byte[8 * rows];
+        for (int r = 0; r < rows; r++)
+        {
+            long id = BinaryPrimitives.ReadInt64LittleEndian(ids.AsSpan(8 * r));
+            if (id < 0 || id >= d.PadValue)
+            {
+                throw Bad($"dma.gather: index {id} (row {r}) is outside the table's {d.PadValue} rows");
+            }
+
+            long dramRow = dram + (id * d.DramStrides[1]), sramRow = sram + (r * d.SramStrides[1]);
+            TouchBlock(Dram, dramRow, 1, 0, d.Dims[2], d.DramStrides[2], eb, write: false);
+            TouchBlock(Sram, sramRow, 1, 0, d.Dims[2], d.SramStrides[2], eb, write: true);
+            if (Functional)
+            {
+                MoveRow(d with { PadValue = 0 }, load: true, inside: true, sramRow, d.SramStrides[2], dramRow, d.Dims[2]);
+            }
+        }
+
+        DramRead += d.DramBytes;
     }
 
     /// <summary>Moves the data of one row (already hazard-checked); a contiguous row without padding is one copy.</summary>

@@ -114,7 +114,7 @@ public sealed class Simulator
     /// <summary>The cycles an instruction occupies its queue (docs/npu/isa.md § Timing).</summary>
     public long Cycles(Issued x) => x.Ins.Op.Mnemonic switch
     {
-        "dma.load" or "dma.store" => _t.DmaCycles(Machine.Descriptor(x).DramBytes),
+        "dma.load" or "dma.store" or "dma.gather" => _t.DmaCycles(Machine.Descriptor(x).DramBytes),
         "mm.ldw" => x["k"] * _t.WeightLoadCyclesPerRow,
         "mm.mac" => x["m"] * (x["type"] == 0 ? 1 : _t.FloatRateDivisor) + _t.MatrixRows + _t.MatrixCols - 2,
         "mm.drain" => x["m"] * _t.DrainCyclesPerRow,

@@ -198,7 +198,7 @@ public static class NpuModelLowering
             long macs = EmitKernel(pb, op, ins, outs, () => scratch[op], Next);
             pb.Line("end");
             steps.Add(new BundleStep("npu", current, inNames, outNames, source, layer));
-            layers.Add(new NpuLayer(entry, source, layer, outs[0].Type, macs, ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes)));
+            layers.Add(new NpuLayer(entry, source, layer, outs[0].Type, macs, MinDramBytes(op, ins, outs)));
         }
 
         firstStep[work.Count] = steps.Count;
@@ -290,6 +290,11 @@ public static class NpuModelLowering
                 return 0;
         }
     }
+
+    /// <summary>The least DRAM traffic of an op: its inputs read once and its outputs written once, except a gather,
+    /// which reads only the rows it picks (as many bytes as it writes), not its whole table.</summary>
+    private static long MinDramBytes(Operation op, List<TensorDecl> ins, List<TensorDecl> outs) =>
+        op.Name == "graph.gather" ? ins[1].Bytes + (2 * outs[0].Bytes) : ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes);
 
     /// <summary>The operands an NPU op's kernel reads from DRAM: not the compile-time ones (pads, slice bounds, split sizes,
     /// reduction axes, a constant mask the causal attention kernel applies by itself), which need no DRAM.</summary>

@@ -60,9 +60,12 @@ public static class TileLowering
         }
 
         var bufs = new Dictionary<Value, Buf>(ReferenceEqualityComparer.Instance);
+        var order = new List<Buf>();   // allocation order: SRAM offsets and semaphores follow it, never the dictionary's
         foreach (var a in dispatch.Walk().Where(o => o.Name == TileDialect.Alloc.Name))
         {
-            bufs[a.Result(0)] = new Buf(((StringAttr)a.GetAttr("name")!).Value, (MemRefType)a.Result(0).Type, (int)((a.GetAttr("buffers") as IntegerAttr)?.Value ?? 1));
+            var buf = new Buf(((StringAttr)a.GetAttr("name")!).Value, (MemRefType)a.Result(0).Type, (int)((a.GetAttr("buffers") as IntegerAttr)?.Value ?? 1));
+            bufs[a.Result(0)] = buf;
+            order.Add(buf);
         }
 
         var events = new List<Event>();
@@ -70,7 +73,7 @@ public static class TileLowering
         Plan(events);
 
         int sem = 0;
-        foreach (var b in bufs.Values.Where(b => b.Type.Space == MemorySpace.Sram))
+        foreach (var b in order.Where(b => b.Type.Space == MemorySpace.Sram))
         {
             long bytes = b.Type.ElementCount!.Value * Elem(b.Type);
             b.Slots = [.. Enumerable.Range(0, b.Copies).Select(i => pb.Alloc($"{b.Name}{i}", bytes))];
@@ -84,12 +87,12 @@ public static class TileLowering
 
         var e = new Emitter(pb, dram);
         pb.Comment($"tile.dispatch of {((StringAttr)dispatch.GetAttr("op")!).Value}: {events.Count(x => x.Kind == "mma")} tile products");
-        foreach (var b in bufs.Values.Where(b => b.Type.Space == MemorySpace.Sram))
+        foreach (var b in order.Where(b => b.Type.Space == MemorySpace.Sram))
         {
             pb.Line($"sem.post sem={b.Empty} count={b.Copies}");
         }
 
-        foreach (var b in bufs.Values)
+        foreach (var b in order)
         {
             b.Writes = 0;
             b.Holds = null;

@@ -89,20 +89,95 @@ public static class RooflineSvg
             sb.Append(C, $"<text x=\"{F(a.X(mx) - 6)}\" y=\"{F(a.Y(mx * bpc) - 8)}\" text-anchor=\"middle\" fill=\"#1f5fbf\" transform=\"rotate({F(angle)} {F(a.X(mx) - 6)} {F(a.Y(mx * bpc) - 8)})\">DMA {Num(bpc)} bytes/cycle</text>\n");
         }
 
-        int i = 0;
         foreach (var x in r.Rows)
         {
             double px = a.X(x.Intensity), py = a.Y(Math.Max(x.Attained, a.YMin));
             sb.Append(C, $"<circle class=\"layer\" cx=\"{F(px)}\" cy=\"{F(py)}\" r=\"5\" fill=\"#d9480f\" data-name=\"{Esc(x.Layer.Name)}\" data-intensity=\"{x.Intensity.ToString("R", C)}\" data-attained=\"{x.Attained.ToString("R", C)}\"/>\n");
-            // Below and right of the point (so clear of the roof and its labels), unless that would run off the plot.
-            var label = $"{x.Layer.Name} (floor/sim {x.Ratio.ToString("0.000", C)})";
-            bool right = px + 8 + (7 * label.Length) > x1;
-            sb.Append(C, $"<text x=\"{F(right ? px - 8 : px + 8)}\" y=\"{F(py + 18 + (14 * (i % 3)))}\" text-anchor=\"{(right ? "end" : "start")}\" fill=\"#d9480f\">{Esc(label)}</text>\n");
-            i++;
         }
 
+        Labels(sb, r, a, x1, y0, y1);
         sb.Append("</svg>\n");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// One label per cluster of points of one op that lie within a few pixels of each other (a model repeats its layers:
+    /// "graph.gemm ×24 (floor/sim 0.94–0.97)"), placed just below and beside its points and moved down, or up, until it
+    /// overlaps no label placed before it; a label moved away from its points gets a leader line.
+    /// </summary>
+    private static void Labels(StringBuilder sb, Roofline r, Axes a, double x1, double y0, double y1)
+    {
+        const double LineHeight = 14, CharWidth = 6.6, Near = 8;
+        var clusters = new List<(string Op, double X, double Y, List<RooflineRow> Rows)>();
+        foreach (var x in r.Rows)
+        {
+            double px = a.X(x.Intensity), py = a.Y(Math.Max(x.Attained, a.YMin));
+            string op = x.Layer.Name.Contains('#', StringComparison.Ordinal) ? x.Layer.Name[..x.Layer.Name.IndexOf('#', StringComparison.Ordinal)] : x.Layer.Name;
+            int k = clusters.FindIndex(c => c.Op == op && Math.Abs(c.X - px) <= Near && Math.Abs(c.Y - py) <= Near);
+            if (k < 0)
+            {
+                clusters.Add((op, px, py, [x]));
+            }
+            else
+            {
+                clusters[k].Rows.Add(x);
+            }
+        }
+
+        // The points and the roofs' peak labels are taken: a label covers neither.
+        var placed = clusters.SelectMany(c => c.Rows.Select(x => (L: a.X(x.Intensity) - 6, T: a.Y(Math.Max(x.Attained, a.YMin)) - 6, R: a.X(x.Intensity) + 6, B: a.Y(Math.Max(x.Attained, a.YMin)) + 6))).ToList();
+        double bpc = Roofline.BytesPerCycle(r.Target);
+        foreach (var g in r.Rows.GroupBy(x => x.Layer.ElementType))
+        {
+            double peak = g.First().PeakMacsPerCycle, lx = a.X(peak / bpc) + 8, ly = a.Y(peak) - 8;
+            placed.Add((lx, ly - LineHeight, lx + (CharWidth * $"{g.Key} peak {Num(peak)} MACs/cycle".Length), a.Y(peak) + 2));
+        }
+
+        foreach (var c in clusters.OrderBy(c => c.Y).ThenBy(c => c.X))
+        {
+            double lo = c.Rows.Min(x => x.Ratio), hi = c.Rows.Max(x => x.Ratio);
+            string ratio = Math.Round(lo, 3) == Math.Round(hi, 3) ? lo.ToString("0.000", C) : $"{lo.ToString("0.000", C)}–{hi.ToString("0.000", C)}";
+            string label = c.Rows.Count == 1 ? $"{c.Rows[0].Layer.Name} (floor/sim {ratio})" : $"{c.Op} ×{c.Rows.Count} (floor/sim {ratio})";
+            double w = CharWidth * label.Length;
+            // Left of the points when the right side would run off the plot.
+            bool left = c.X + 10 + w > x1;
+            double l = left ? c.X - 10 - w : c.X + 10;
+            // Below the points first: they sit on or under the roof, whose labels are above it.
+            double top = FreeSlot(placed, l, l + w, c.Y + 4, LineHeight, y1, y0);
+            placed.Add((l, top, l + w, top + LineHeight));
+            double baseline = top + LineHeight - 3;
+            if (Math.Abs(top + (LineHeight / 2) - c.Y) > LineHeight)
+            {
+                sb.Append(C, $"<line class=\"leader\" x1=\"{F(c.X)}\" y1=\"{F(c.Y)}\" x2=\"{F(left ? l + w : l)}\" y2=\"{F(top + (LineHeight / 2))}\" stroke=\"#e8a27c\"/>\n");
+            }
+
+            sb.Append(C, $"<text class=\"label\" x=\"{F(left ? l + w : l)}\" y=\"{F(baseline)}\" text-anchor=\"{(left ? "end" : "start")}\" fill=\"#d9480f\">{Esc(label)}</text>\n");
+        }
+    }
+
+    /// <summary>The top of the first box of <paramref name="h"/> at or below <paramref name="top"/> (else above it) that
+    /// overlaps none of <paramref name="placed"/> between columns <paramref name="l"/>..<paramref name="rr"/>, kept inside
+    /// [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    private static double FreeSlot(List<(double L, double T, double R, double B)> placed, double l, double rr, double top, double h, double min, double max)
+    {
+        bool Free(double t) => t >= min && t + h <= max && !placed.Any(p => p.L < rr && l < p.R && p.T < t + h && t < p.B);
+        for (double t = top; t + h <= max; t += h / 2)
+        {
+            if (Free(t))
+            {
+                return t;
+            }
+        }
+
+        for (double t = top - (h / 2); t >= min; t -= h / 2)
+        {
+            if (Free(t))
+            {
+                return t;
+            }
+        }
+
+        return Math.Clamp(top, min, max - h);
     }
 
     private static string Esc(string s) => SecurityElement.Escape(s);

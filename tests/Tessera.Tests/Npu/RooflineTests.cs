@@ -111,4 +111,35 @@ public class RooflineTests
         Assert.Equal(1, code);
         Assert.Contains("with --target npu", text);
     }
+
+    [Fact]
+    public void RepeatedLayersShareALabelAndNoLabelsOverlap()
+    {
+        // 24 layers at one point (a model's repeated FFN matmul), 24 at another close by, and two lone layers near them.
+        var layers = Enumerable.Range(0, 24).Select(i => new Tessera.Npu.Reports.RooflineLayer($"graph.gemm#{i}", "f16", 1_000_000_000, 20_000_000, 4_100_000))
+            .Concat(Enumerable.Range(0, 24).Select(i => new Tessera.Npu.Reports.RooflineLayer($"graph.gemm#{100 + i}", "f16", 100_000_000, 4_000_000, 500_000 + i)))
+            .Append(new Tessera.Npu.Reports.RooflineLayer("graph.sdpa#7", "f16", 100_000_000, 3_900_000, 900_000))
+            .Append(new Tessera.Npu.Reports.RooflineLayer("graph.sdpa#8", "f16", 100_000_000, 3_800_000, 1_000_000));
+        var svg = XDocument.Parse(Tessera.Npu.Reports.RooflineSvg.Render(new Tessera.Npu.Reports.Roofline(NpuTestUtil.E1, layers)));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(50, svg.Descendants(ns + "circle").Count());
+        var labels = svg.Descendants(ns + "text").Where(e => (string?)e.Attribute("class") == "label").ToList();
+        Assert.Contains(labels, l => l.Value.StartsWith("graph.gemm ×24 (floor/sim", StringComparison.Ordinal));
+        Assert.True(labels.Count <= 4, string.Join(" | ", labels.Select(l => l.Value)));
+        // Boxes from the text itself: 7 px per character (wider than the 12 px sans-serif glyphs), 12 px tall.
+        var boxes = labels.Select(l =>
+        {
+            double x = double.Parse((string)l.Attribute("x")!, C), y = double.Parse((string)l.Attribute("y")!, C), w = 7 * l.Value.Length;
+            double left = (string?)l.Attribute("text-anchor") == "end" ? x - w : x;
+            return (L: left, R: left + w, T: y - 12, B: y);
+        }).ToList();
+        for (int i = 0; i < boxes.Count; i++)
+        {
+            for (int j = i + 1; j < boxes.Count; j++)
+            {
+                bool overlap = boxes[i].L < boxes[j].R && boxes[j].L < boxes[i].R && boxes[i].T < boxes[j].B && boxes[j].T < boxes[i].B;
+                Assert.False(overlap, $"labels '{labels[i].Value}' and '{labels[j].Value}' overlap");
+            }
+        }
+    }
 }

@@ -233,6 +233,13 @@ public static class NpuKernels
                 // Interleaved (pairwise) rope is rotate_half rope on heads of size 2: one head's [S, D] x and the [S, D] tables
                 // are [S·D/2, 2] arrays whose rows are the pairs, so the same kernel runs it with no re-layout.
                 bool pairs = Interleaved(op);
+                if (s == 1 && !pairs)
+                {
+                    // One position (decode): [1, H, 1, D] is [1, 1, H, D], one row of H heads sharing the table row.
+                    VectorKernels.Rope(pb, 1, h, d, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress, type);
+                    return;
+                }
+
                 for (int head = 0; head < h; head++)
                 {
                     if (head > 0)

@@ -27,6 +27,8 @@ public class DecodeOpsLoweringTests(ITestOutputHelper output)
 
     /// <summary>Partitions and lowers @f of <paramref name="text"/>, checks every op of <paramref name="npuOps"/> is on the NPU,
     /// writes the inputs (manifest order) and runs the bundle; returns the output's bytes.</summary>
+    private int _steps;
+
     private byte[] Run(string text, string[] npuOps, params byte[][] inputs)
     {
         var (ctx, module) = PassTestUtil.Parse(text);
@@ -50,6 +52,7 @@ public class DecodeOpsLoweringTests(ITestOutputHelper output)
 
         var run = session.Run(null);
         output.WriteLine($"{string.Join(", ", npuOps)}: {run.Total.Cycles} cycles, {lowered.Bundle.Steps.Count} steps");
+        _steps = lowered.Bundle.Steps.Count;
         return session.Read(lowered.Bundle.Program.Tensors.First(t => t.Role == "output").Name);
     }
 
@@ -70,6 +73,29 @@ public class DecodeOpsLoweringTests(ITestOutputHelper output)
         {
             int j = i % d, t = (i / d % s * d) + j;
             double want = j % 2 == 0 ? (x[i] * c[t]) - (x[i + 1] * sn[t]) : (x[i] * c[t]) + (x[i - 1] * sn[t]);
+            double tol = (2 * Ulp(want)) + 1e-5;
+            Assert.True(Math.Abs(At(got, i) - want) <= tol, $"y[{i}] = {At(got, i)}, reference {want}, tolerance {tol}");
+        }
+    }
+
+    /// <summary>Rotate-half rope of one position (decode) on [1, H, 1, D]: one kernel for all heads, y[j] = x[j]·c[j] −
+    /// x[j + D/2]·s[j] for j &lt; D/2 and y[j] = x[j]·c[j] + x[j − D/2]·s[j] above.</summary>
+    [Theory]
+    [InlineData(14, 64)]
+    [InlineData(3, 10)]
+    public void RotateHalfRopeOfOnePositionIsOneKernel(int h, int d)
+    {
+        var rng = new Random(h * d);
+        double[] x = Rand(rng, h * d), c = Rand(rng, d), sn = Rand(rng, d);
+        string xt = $"tensor<1x{h}x1x{d}xf16>", tt = $"tensor<1x{d}xf16>";
+        var text = $"func.func @f(%x: {xt}, %c: {tt}, %s: {tt}) -> {xt} {{\n" +
+            $"  %y = graph.rope(%x, %c, %s) : ({xt}, {tt}, {tt}) -> {xt}\n  func.return(%y) : {xt}\n}}\n";
+        var got = Run(text, ["graph.rope"], F16(x), F16(c), F16(sn));
+        Assert.Equal(1, _steps);
+        for (int i = 0; i < x.Length; i++)
+        {
+            int j = i % d, half = d / 2;
+            double want = j < half ? (x[i] * c[j]) - (x[i + half] * sn[j]) : (x[i] * c[j]) + (x[i - half] * sn[j]);
             double tol = (2 * Ulp(want)) + 1e-5;
             Assert.True(Math.Abs(At(got, i) - want) <= tol, $"y[{i}] = {At(got, i)}, reference {want}, tolerance {tol}");
         }

@@ -8,9 +8,9 @@ namespace Tessera.Passes.Transforms;
 /// Chooses the NPU tiles of every matmul that <c>npu-partition</c> placed on the NPU with <see cref="TileCostModel"/> for the
 /// target description named by <c>config</c> (a shipped config such as <c>e1</c> or <c>edge-large</c>, or a .json path)
 /// and records them as <c>npu.target</c>, <c>npu.tile_m/n/k</c>, <c>npu.stationary</c> (<c>"b"</c>: B in the array, A's
-/// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>; on an M = 1 matmul whose GEMV estimate (<see cref="GemvKernel"/>) is lower, also
-/// <c>npu.kernel = "gemv"</c> (and the GEMV's estimate). A function the first
-/// slice cannot lower is TSR0841.
+/// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>; on an unbatched M = 1
+/// matmul whose GEMV estimate (<see cref="GemvKernel"/>) is lower, also <c>npu.kernel = "gemv"</c> (and the GEMV's
+/// estimate). A matmul with no matrix-kernel form is TSR0841.
 /// </summary>
 public sealed class NpuTilePass : Pass
 {

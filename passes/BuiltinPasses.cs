@@ -24,6 +24,7 @@ public static class BuiltinPasses
         Register(register, () => new NpuPartitionPass());
         Register(register, () => new NpuTilePass());
         Register(register, () => new NpuMatmulToTilePass());
+        Register(register, () => new NpuVectorToTilePass());
         Register(register, () => new NpuLowerPass());
     }
 

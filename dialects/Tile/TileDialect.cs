@@ -8,7 +8,7 @@ namespace Tessera.Dialects.Tile;
 /// when a target lowers it). A <c>tile.dispatch</c> stands in the graph for one op: its operands and results are tensors
 /// outside and, inside, block arguments that bind them as DRAM memrefs (inputs, then results; a binding may view the
 /// tensor's elements in another shape), like IREE's dispatch regions. Its body allocates on-chip buffers (<c>tile.alloc</c>), loops over tiles (<c>tile.for</c>), and moves and
-/// computes tiles (<c>tile.load</c>, <c>tile.mma</c>, <c>tile.drain</c>, <c>tile.store</c>).
+/// computes tiles (<c>tile.load</c>, <c>tile.mma</c>, <c>tile.drain</c>, <c>tile.vector</c>, <c>tile.store</c>).
 /// <para>Tiles are clipped at a memref's edges: a tile op works on the part of its tile that lies inside the DRAM
 /// memref (ragged last tiles). A <c>tile.alloc</c> with <c>buffers = N</c> holds N copies of its tile, used in turn by the
 /// loads and drains that write it, so a target may overlap moving one with computing on another.</para>
@@ -58,7 +58,15 @@ public sealed class TileDialect : Dialect
         .Operand("acc", Acc).Operand("dst", Sram)
         .Verify(op => Shape(op.Operand(0)).SequenceEqual(Shape(op.Operand(1))) ? null : "acc and dst must have the same shape");
 
-    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain];
+    /// <summary>The element-wise kinds of <see cref="Vector"/>: two operands, then one.</summary>
+    public static readonly string[] BinaryKinds = ["add", "sub", "mul", "max", "min"], UnaryKinds = ["exp", "silu", "gelu"];
+
+    public static readonly OpDef Vector = OpDef.Define("tile.vector", "dst = kind(a[, b]) element-wise, in fp32, rounded once to dst's type")
+        .VariadicOperand("operands", Sram)
+        .Attr("kind", AC.OneOf([.. BinaryKinds, .. UnaryKinds]))
+        .Verify(VerifyVector);
+
+    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain, Vector];
 
     private static TypeConstraint Space(MemorySpace s) =>
         new($"memref in {s.ToString().ToLowerInvariant()}", t => t is MemRefType m && m.Space == s && m.HasStaticShape);
@@ -133,6 +141,20 @@ public sealed class TileDialect : Dialect
 
         // The tile covers the memref's trailing dims; the leading dims are picked by their indices alone.
         return t.Length <= m.Length && t.Zip(m[^t.Length..]).All(p => p.First <= p.Second) ? null : $"tile {string.Join('x', t)} does not fit memref {string.Join('x', m)}";
+    }
+
+    private static string? VerifyVector(Operation op)
+    {
+        var kind = ((StringAttr)op.GetAttr("kind")!).Value;
+        int arity = BinaryKinds.Contains(kind) ? 2 : 1;
+        if (op.NumOperands != arity + 1)
+        {
+            return $"{kind} takes {arity} operand(s) and a destination";
+        }
+
+        var t = (ShapedType)op.Operand(0)!.Type;
+        return op.Operands.All(v => ((ShapedType)v!.Type).ElementType == t.ElementType && Shape(v).SequenceEqual(Shape(op.Operand(0))))
+            ? null : "operands and destination must have one shape and element type";
     }
 
     private static string? VerifyMma(Operation op)

@@ -40,6 +40,9 @@ public static class TileLowering
     /// <summary>One unrolled tile op: its kind, buffers and DRAM side (for moves), with the loop indices applied.</summary>
     private sealed record Event(string Kind, Buf? Tile, Buf? Tile2, Buf? Acc, Value? Mem, long[] Index, bool Transpose)
     {
+        /// <summary>What a tile.vector writes (its other buffers are what it reads).</summary>
+        public Buf? Out { get; init; }
+        public string VectorKind { get; init; } = "";
         public bool Skip { get; set; }
         public bool FirstRead { get; set; }
         public bool FirstRead2 { get; set; }
@@ -80,12 +83,17 @@ public static class TileLowering
             (b.Full, b.Empty) = (++sem, ++sem);
         }
 
+        // fp32 working copies for tile.vector, one per operand: the vector queue alone touches them, so no tokens.
+        var vectorTiles = events.Where(e => e.Kind == "vector").ToList();
+        long work = vectorTiles.Select(e => e.Tile!.Type.ElementCount!.Value * 4).DefaultIfEmpty(0).Max();
+        long[] f32 = vectorTiles.Count == 0 ? [] : [pb.Alloc("f32.0", work), .. vectorTiles.Any(e => e.Tile2 is not null) ? [pb.Alloc("f32.1", work)] : Array.Empty<long>()];
+
         if (sem > t.Semaphores)
         {
             throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"the dispatch needs {sem} semaphores; target {t.Name} has {t.Semaphores}");
         }
 
-        var e = new Emitter(pb, dram);
+        var e = new Emitter(pb, dram, f32);
         pb.Comment($"tile.dispatch of {((StringAttr)dispatch.GetAttr("op")!).Value}: {events.Count(x => x.Kind == "mma")} tile products");
         foreach (var b in order.Where(b => b.Type.Space == MemorySpace.Sram))
         {
@@ -136,6 +144,12 @@ public static class TileLowering
                     break;
                 case "tile.drain":
                     events.Add(new Event("drain", bufs[op.Operand(1)!], null, bufs[op.Operand(0)!], null, [], false));
+                    break;
+                case "tile.vector":
+                    events.Add(new Event("vector", bufs[op.Operand(0)!], op.NumOperands > 2 ? bufs[op.Operand(1)!] : null, null, null, [], false)
+                    {
+                        Out = bufs[op.Operand(op.NumOperands - 1)!], VectorKind = ((StringAttr)op.GetAttr("kind")!).Value,
+                    });
                     break;
                 case "tile.alloc" or "arith.constant":
                     break;
@@ -197,6 +211,16 @@ public static class TileLowering
                 case "store":
                     Read(ev.Tile!, ev, false);
                     break;
+                case "vector":
+                    Read(ev.Tile!, ev, false);
+                    if (ev.Tile2 is { } second)
+                    {
+                        Read(second, ev, true);
+                    }
+
+                    Write(ev.Out!, null);
+                    fresh.Add(ev.Out!);
+                    break;
             }
         }
 
@@ -222,7 +246,7 @@ public static class TileLowering
     private static string TypeName(ShapedType t) => t.ElementType.Text;
 
     /// <summary>Writes the instructions of each event, with the tokens <see cref="Plan"/> decided.</summary>
-    private sealed class Emitter(ProgramBuilder pb, Dictionary<Value, TensorDecl> dram)
+    private sealed class Emitter(ProgramBuilder pb, Dictionary<Value, TensorDecl> dram, long[] f32)
     {
         private readonly Tessera.Npu.Target.NpuTarget _t = pb.Target;
 
@@ -241,6 +265,9 @@ public static class TileLowering
                     return Mma(ev);
                 case "drain":
                     Drain(ev);
+                    return 0;
+                case "vector":
+                    Vector(ev);
                     return 0;
                 default:
                     Store(ev);
@@ -358,6 +385,30 @@ public static class TileLowering
                 long n = blk < full ? width : rem;
                 pb.Line($"mm.drain acc=0x{blk * ps:x} dst=0x{x.Slot + (blk * width * e):x} m={ps} n={n} stride={qs * e} mode={TypeName(x.Type)}{Sync(blk == 0 ? x.Empty : 0, blk == blocks - 1 ? x.Full : 0)}");
             }
+        }
+
+        /// <summary>Each operand's block converted to fp32, the op, the result converted back: one rounding, as the
+        /// vector kernels do; the blocks hold at most 65535 elements, one instruction each.</summary>
+        private void Vector(Event ev)
+        {
+            Buf a = ev.Tile!, o = ev.Out!;
+            var (rows, cols) = a.Extent;
+            long n = rows * cols;
+            string type = TypeName(a.Type);
+            pb.Line($"v.cvt dst=0x{f32[0]:x} a=0x{a.Slot:x} n={n} from={type} to=f32{Sync(ev.FirstRead ? a.Full : 0, ev.LastRead ? a.Empty : 0)}");
+            if (ev.Tile2 is { } b)
+            {
+                pb.Line($"v.cvt dst=0x{f32[1]:x} a=0x{b.Slot:x} n={n} from={type} to=f32{Sync(ev.FirstRead2 ? b.Full : 0, ev.LastRead2 ? b.Empty : 0)}");
+                pb.Line($"v.{ev.VectorKind} dst=0x{f32[0]:x} a=0x{f32[0]:x} b=0x{f32[1]:x} n={n}");
+            }
+            else
+            {
+                pb.Line($"v.{ev.VectorKind} dst=0x{f32[0]:x} a=0x{f32[0]:x} n={n}");
+            }
+
+            o.Writes++;
+            o.Extent = (rows, cols);
+            pb.Line($"v.cvt dst=0x{o.Slot:x} a=0x{f32[0]:x} n={n} from=f32 to={type}{Sync(o.Empty, o.Full)}");
         }
 
         private void Store(Event ev)

@@ -346,4 +346,30 @@ public class OpLoweringTests(ITestOutputHelper output)
         Assert.Contains("more than one axis", ops[0]);
         Assert.Contains("compile-time constants", ops[1]);
     }
+
+    // ---- element-wise ops as tile dispatches ----
+
+    [Theory]
+    [InlineData("add", "3x37x70", "f16")]      // 111 rows: blocks of 28 and a ragged last block
+    [InlineData("mul", "1x5x1000", "bf16")]
+    [InlineData("max", "2x130", "f16")]
+    [InlineData("silu", "1x64x896", "f16")]
+    [InlineData("gelu", "7x3x33", "bf16")]
+    [InlineData("exp", "4x100", "f16")]
+    public void ElementwiseOpsRunAsTileDispatches(string op, string shape, string et)
+    {
+        string t = $"tensor<{shape}x{et}>";
+        bool binary = op is "add" or "mul" or "max";
+        string tir = binary
+            ? $"func.func @f(%a: {t}, %b: {t}) -> {t} {{\n  %y = graph.{op}(%a, %b) : ({t}, {t}) -> {t}\n  func.return(%y) : {t}\n}}\n"
+            : $"func.func @f(%a: {t}) -> {t} {{\n  %y = graph.{op}(%a) : ({t}) -> {t}\n  func.return(%y) : {t}\n}}\n";
+        var (ctx, module) = PassTestUtil.Parse(tir);
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition,npu-vector-to-tile))", new DiagnosticBag())!;
+        var copy = module.Clone(ctx, new IRMapping());
+        Assert.True(pm.Run(copy, new DiagnosticBag()).Succeeded);
+        Assert.Equal(1, copy.Walk().Count(o => o.Name == "tile.dispatch"));
+        var (got, want) = Run(tir);
+        // One fp32 computation, rounded once: half an ulp of the type, plus the transcendental's few fp32 ulps.
+        Close(got[0], want[0], i => (et == "bf16" ? NpuTestUtil.Ulp(want[0][i], "bf16") : 0) + 1e-6);
+    }
 }

@@ -62,70 +62,52 @@ public sealed class NpuMatmulToTilePass : Pass
         var w = NpuPlacement.TransB(mm) ? TransposedConstant(b, mm.Operand(1)!) : mm.Operand(1)!;
         var result = (TensorType)mm.Result(0).Type;
         var et = result.ElementType;
-        var dispatch = b.Create(TileDialect.Dispatch, mm.Location, [a, w], [result], [new("op", new StringAttr(mm.Name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
-        var body = dispatch.Regions[0].AddBlock();
+        var (dispatch, body) = TileBuild.Dispatch(ctx, mm, [a, w]);
         // Each operand bound as stored: batch dims (1 where it broadcasts), then its matrix, transposed when it is read so.
-        Value A = Bind(body, f.Stored(b: false), et, "A"), B = Bind(body, f.Stored(b: true), et, "B"), C = Bind(body, [.. f.BatchShape, f.M, f.N], et, "C");
+        Value A = TileBuild.Bind(body, f.Stored(b: false), et, "A"), B = TileBuild.Bind(body, f.Stored(b: true), et, "B");
+        Value C = TileBuild.Bind(body, [.. f.BatchShape, f.M, f.N], et, "C");
 
         bool tr = tiles.StationaryA;
         long p = tr ? f.N : f.M, q = tr ? f.M : f.N, k = f.K;
         long pt = Math.Min(tr ? tiles.Nt : tiles.Mt, p), qt = Math.Min(tr ? tiles.Mt : tiles.Nt, q), kt = Math.Min(tiles.Kt, k);
         var ib = new OpBuilder(ctx);
         ib.SetInsertionPointToEnd(body);
-        Value Alloc(string name, long rows, long cols, Type elem, MemorySpace space, int buffers)
-        {
-            var attrs = new List<KeyValuePair<string, Attribute>> { new("name", new StringAttr(name)) };
-            if (buffers > 1)
-            {
-                attrs.Add(new("buffers", IntegerAttr.I64(buffers)));
-            }
-
-            var v = ib.Create(TileDialect.Alloc, mm.Location, [], [new MemRefType([new Dim(rows), new Dim(cols)], elem, space)], attrs).Result(0);
-            v.NameHint = name;
-            return v;
-        }
-
-        var s = Alloc("stream", pt, kt, et, MemorySpace.Sram, 2);
-        var sw = Alloc("stationary", kt, qt, et, MemorySpace.Sram, 2);
-        var x = Alloc("out", pt, qt, et, MemorySpace.Sram, 2);
-        var acc = Alloc("acc", pt, qt, FloatType.F32, MemorySpace.Acc, 1);
-        Value? zero = null;
-        if (f.AStrides.Concat(f.BStrides).Any(st => st == 0))
-        {
-            // The index of a batch dim an operand broadcasts over.
-            zero = ib.Create("arith.constant", mm.Location, [], [IndexType.Instance], [new("value", new IntegerAttr(0, IndexType.Instance))]).Result(0);
-            zero.NameHint = "c0";
-        }
-
+        var loc = mm.Location;
+        var s = TileBuild.Alloc(ib, loc, "stream", pt, kt, et, MemorySpace.Sram, 2);
+        var sw = TileBuild.Alloc(ib, loc, "stationary", kt, qt, et, MemorySpace.Sram, 2);
+        var x = TileBuild.Alloc(ib, loc, "out", pt, qt, et, MemorySpace.Sram, 2);
+        var acc = TileBuild.Alloc(ib, loc, "acc", pt, qt, FloatType.F32, MemorySpace.Acc, 1);
+        // The index of a batch dim an operand broadcasts over.
+        Value? zero = f.AStrides.Concat(f.BStrides).Any(st => st == 0) ? TileBuild.Zero(ib, loc) : null;
         var outer = ib;
         var batch = new List<Value>();
         for (int d = 0; d < f.BatchShape.Length; d++)
         {
-            (outer, var iv) = For(outer, mm.Location, f.BatchShape[d], 1, $"b{d}");
+            (outer, var iv) = TileBuild.For(outer, loc, f.BatchShape[d], 1, $"b{d}");
             batch.Add(iv);
         }
 
         Value[] Batch(long[] strides) => [.. batch.Select((iv, d) => strides[d] == 0 ? zero! : iv)];
 
         Value[] bA = Batch(f.AStrides), bB = Batch(f.BStrides), bC = [.. batch];
-        var (pLoop, pi) = For(outer, mm.Location, p, pt, "p");
-        var (qLoop, qi) = For(pLoop, mm.Location, q, qt, "q");
-        var (kLoop, ki) = For(qLoop, mm.Location, k, kt, "k");
+        var (pLoop, pi) = TileBuild.For(outer, loc, p, pt, "p");
+        var (qLoop, qi) = TileBuild.For(pLoop, loc, q, qt, "q");
+        var (kLoop, ki) = TileBuild.For(qLoop, loc, k, kt, "k");
         // S = A (B stationary) or Bᵀ (A stationary); W = B or Aᵀ. An operand stored transposed flips its load's transpose.
         if (tr)
         {
-            Move(kLoop, TileDialect.Load, B, s, [.. bB, .. f.TransB ? [pi, ki] : new[] { ki, pi }], !f.TransB, mm.Location);
-            Move(kLoop, TileDialect.Load, A, sw, [.. bA, .. f.TransA ? [ki, qi] : new[] { qi, ki }], !f.TransA, mm.Location);
+            TileBuild.Move(kLoop, TileDialect.Load, B, s, [.. bB, .. f.TransB ? [pi, ki] : new[] { ki, pi }], !f.TransB, loc);
+            TileBuild.Move(kLoop, TileDialect.Load, A, sw, [.. bA, .. f.TransA ? [ki, qi] : new[] { qi, ki }], !f.TransA, loc);
         }
         else
         {
-            Move(kLoop, TileDialect.Load, A, s, [.. bA, .. f.TransA ? [ki, pi] : new[] { pi, ki }], f.TransA, mm.Location);
-            Move(kLoop, TileDialect.Load, B, sw, [.. bB, .. f.TransB ? [qi, ki] : new[] { ki, qi }], f.TransB, mm.Location);
+            TileBuild.Move(kLoop, TileDialect.Load, A, s, [.. bA, .. f.TransA ? [ki, pi] : new[] { pi, ki }], f.TransA, loc);
+            TileBuild.Move(kLoop, TileDialect.Load, B, sw, [.. bB, .. f.TransB ? [qi, ki] : new[] { ki, qi }], f.TransB, loc);
         }
 
-        kLoop.Create(TileDialect.Mma, mm.Location, [s, sw, acc, ki], []);
-        qLoop.Create(TileDialect.Drain, mm.Location, [acc, x], []);
-        Move(qLoop, TileDialect.Store, x, C, [.. bC, .. tr ? [qi, pi] : new[] { pi, qi }], tr, mm.Location);
+        kLoop.Create(TileDialect.Mma, loc, [s, sw, acc, ki], []);
+        qLoop.Create(TileDialect.Drain, loc, [acc, x], []);
+        TileBuild.Move(qLoop, TileDialect.Store, x, C, [.. bC, .. tr ? [qi, pi] : new[] { pi, qi }], tr, loc);
 
         Replace(b, mm, dispatch.Result(0), w);
     }
@@ -166,27 +148,6 @@ public sealed class NpuMatmulToTilePass : Pass
             def.Erase();
         }
     }
-
-    private static BlockArgument Bind(Block body, long[] shape, Type elem, string name)
-    {
-        var arg = body.AddArgument(new MemRefType([.. shape.Select(d => new Dim(d))], elem, MemorySpace.Dram));
-        arg.NameHint = name;
-        return arg;
-    }
-
-    private static (OpBuilder Body, Value Iv) For(OpBuilder outer, Location loc, long upper, long step, string name)
-    {
-        var loop = outer.Create(TileDialect.For, loc, [], [], [new("lower", IntegerAttr.I64(0)), new("upper", IntegerAttr.I64(upper)), new("step", IntegerAttr.I64(step))], regions: 1);
-        var block = loop.Regions[0].AddBlock();
-        var iv = block.AddArgument(IndexType.Instance);
-        iv.NameHint = name;
-        var inner = new OpBuilder(outer.Context);
-        inner.SetInsertionPointToEnd(block);
-        return (inner, iv);
-    }
-
-    private static void Move(OpBuilder b, OpDef def, Value src, Value dst, Value[] indices, bool transpose, Location loc) =>
-        b.Create(def, loc, [src, dst, .. indices], [], transpose ? [new("transpose", UnitAttr.Instance)] : []);
 
     /// <summary>A constant holding the transpose of a 2-D constant (gemm's transB weight, transposed once at compile time).</summary>
     private static Value TransposedConstant(OpBuilder b, Value weight)

@@ -72,33 +72,24 @@ public sealed class NpuVectorToTilePass : Pass
         long cols = type.Shape![^1].Size, rows = type.ElementCount!.Value / cols;
         int nin = op.NumOperands;
         long rb = BlockRows(target, rows, cols, nin);
-        var b = new OpBuilder(ctx);
-        b.SetInsertionPoint(op);
-        var dispatch = b.Create(TileDialect.Dispatch, op.Location, [.. op.Operands.Select(v => v!)], [type],
-            [new("op", new StringAttr(op.Name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
-        var body = dispatch.Regions[0].AddBlock();
-        var view = new MemRefType([new Dim(rows), new Dim(cols)], type.ElementType, MemorySpace.Dram);
-        var ins = Enumerable.Range(0, nin).Select(i => (Value)Named(body.AddArgument(view), $"X{i}")).ToList();
-        var result = Named(body.AddArgument(view), "Y");
+        var (dispatch, body) = TileBuild.Dispatch(ctx, op, op.Operands.Select(v => v!));
+        long[] view = [rows, cols];
+        var ins = Enumerable.Range(0, nin).Select(i => TileBuild.Bind(body, view, type.ElementType, $"X{i}")).ToList();
+        var result = TileBuild.Bind(body, view, type.ElementType, "Y");
         var ib = new OpBuilder(ctx);
         ib.SetInsertionPointToEnd(body);
-        var tile = new MemRefType([new Dim(rb), new Dim(cols)], type.ElementType, MemorySpace.Sram);
-        Value Alloc(string name) => Named(ib.Create(TileDialect.Alloc, op.Location, [], [tile], [new("name", new StringAttr(name)), new("buffers", IntegerAttr.I64(2))]).Result(0), name);
-        var bufs = Enumerable.Range(0, nin).Select(i => Alloc($"in{i}")).ToList();
-        var outBuf = Alloc("out");
-        var zero = Named(ib.Create("arith.constant", op.Location, [], [IndexType.Instance], [new("value", new IntegerAttr(0, IndexType.Instance))]).Result(0), "c0");
-        var loop = ib.Create(TileDialect.For, op.Location, [], [], [new("lower", IntegerAttr.I64(0)), new("upper", IntegerAttr.I64(rows)), new("step", IntegerAttr.I64(rb))], regions: 1);
-        var lb = loop.Regions[0].AddBlock();
-        var r = Named(lb.AddArgument(IndexType.Instance), "r");
-        var inner = new OpBuilder(ctx);
-        inner.SetInsertionPointToEnd(lb);
+        var loc = op.Location;
+        var bufs = Enumerable.Range(0, nin).Select(i => TileBuild.Alloc(ib, loc, $"in{i}", rb, cols, type.ElementType, MemorySpace.Sram, 2)).ToList();
+        var outBuf = TileBuild.Alloc(ib, loc, "out", rb, cols, type.ElementType, MemorySpace.Sram, 2);
+        var zero = TileBuild.Zero(ib, loc);
+        var (inner, r) = TileBuild.For(ib, loc, rows, rb, "r");
         for (int i = 0; i < nin; i++)
         {
-            inner.Create(TileDialect.Load, op.Location, [ins[i], bufs[i], r, zero], []);
+            TileBuild.Move(inner, TileDialect.Load, ins[i], bufs[i], [r, zero], false, loc);
         }
 
-        inner.Create(TileDialect.Vector, op.Location, [.. bufs, outBuf], [], [new("kind", new StringAttr(Kinds[op.Name]))]);
-        inner.Create(TileDialect.Store, op.Location, [outBuf, result, r, zero], []);
+        inner.Create(TileDialect.Vector, loc, [.. bufs, outBuf], [], [new("kind", new StringAttr(Kinds[op.Name]))]);
+        TileBuild.Move(inner, TileDialect.Store, outBuf, result, [r, zero], false, loc);
         dispatch.Result(0).NameHint = op.Result(0).NameHint;
         op.Result(0).ReplaceAllUsesWith(dispatch.Result(0));
         op.Erase();
@@ -114,11 +105,5 @@ public sealed class NpuVectorToTilePass : Pass
         double minBytes = t.DmaLatencyCycles * (double)(t.DmaBandwidthGBps / t.ClockGHz);
         long pipelined = Math.Max((rows + 3) / 4, (long)Math.Ceiling(minBytes / (2.0 * cols * (operands + 1))));
         return Math.Max(1, Math.Min(Math.Min(fit, rows), Math.Min(pipelined, MaxN / cols)));
-    }
-
-    private static T Named<T>(T v, string name) where T : Value
-    {
-        v.NameHint = name;
-        return v;
     }
 }

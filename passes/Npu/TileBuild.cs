@@ -1,0 +1,60 @@
+using Tessera.Dialects.Tile;
+
+namespace Tessera.Passes.Npu;
+
+/// <summary>Building blocks of the tile.dispatch bodies the <c>npu-*-to-tile</c> passes write.</summary>
+internal static class TileBuild
+{
+    /// <summary>A <c>tile.dispatch</c> standing in for <paramref name="op"/> (its operands <paramref name="inputs"/>, its
+    /// result type), placed on the NPU, before <paramref name="op"/>; returns it and its empty body.</summary>
+    public static (Operation Dispatch, Block Body) Dispatch(Context ctx, Operation op, IEnumerable<Value> inputs)
+    {
+        var b = new OpBuilder(ctx);
+        b.SetInsertionPoint(op);
+        var dispatch = b.Create(TileDialect.Dispatch, op.Location, inputs, [op.Result(0).Type],
+            [new("op", new StringAttr(op.Name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
+        return (dispatch, dispatch.Regions[0].AddBlock());
+    }
+
+    /// <summary>A DRAM memref binding of <paramref name="shape"/> added to the dispatch body.</summary>
+    public static Value Bind(Block body, long[] shape, Type elem, string name) =>
+        Named(body.AddArgument(new MemRefType([.. shape.Select(d => new Dim(d))], elem, MemorySpace.Dram)), name);
+
+    /// <summary>A <c>tile.alloc</c> of a rows × cols tile in <paramref name="space"/> with <paramref name="buffers"/> copies.</summary>
+    public static Value Alloc(OpBuilder b, Location loc, string name, long rows, long cols, Type elem, MemorySpace space, int buffers)
+    {
+        var attrs = new List<KeyValuePair<string, Attribute>> { new("name", new StringAttr(name)) };
+        if (buffers > 1)
+        {
+            attrs.Add(new("buffers", IntegerAttr.I64(buffers)));
+        }
+
+        return Named(b.Create(TileDialect.Alloc, loc, [], [new MemRefType([new Dim(rows), new Dim(cols)], elem, space)], attrs).Result(0), name);
+    }
+
+    /// <summary>The index constant 0.</summary>
+    public static Value Zero(OpBuilder b, Location loc) =>
+        Named(b.Create("arith.constant", loc, [], [IndexType.Instance], [new("value", new IntegerAttr(0, IndexType.Instance))]).Result(0), "c0");
+
+    /// <summary>A <c>tile.for</c> from 0 to <paramref name="upper"/> by <paramref name="step"/>; returns a builder at the
+    /// end of its body and its induction variable.</summary>
+    public static (OpBuilder Body, Value Iv) For(OpBuilder outer, Location loc, long upper, long step, string name)
+    {
+        var loop = outer.Create(TileDialect.For, loc, [], [], [new("lower", IntegerAttr.I64(0)), new("upper", IntegerAttr.I64(upper)), new("step", IntegerAttr.I64(step))], regions: 1);
+        var block = loop.Regions[0].AddBlock();
+        var iv = Named(block.AddArgument(IndexType.Instance), name);
+        var inner = new OpBuilder(outer.Context);
+        inner.SetInsertionPointToEnd(block);
+        return (inner, iv);
+    }
+
+    /// <summary>A <c>tile.load</c> or <c>tile.store</c> of the tile at <paramref name="indices"/>.</summary>
+    public static void Move(OpBuilder b, OpDef def, Value src, Value dst, Value[] indices, bool transpose, Location loc) =>
+        b.Create(def, loc, [src, dst, .. indices], [], transpose ? [new("transpose", UnitAttr.Instance)] : []);
+
+    private static T Named<T>(T v, string name) where T : Value
+    {
+        v.NameHint = name;
+        return v;
+    }
+}

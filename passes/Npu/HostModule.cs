@@ -70,8 +70,6 @@ public sealed class HostModule
         return ([.. inputs], [.. op.Results.Select(tensor)]);
     }
 
-    public string Text() => Printer.PrintOp(_module, PrintOptions.Full);
-
     /// <summary>The <c>builtin.module</c> holding the host functions.</summary>
     public Operation Module => _module;
 }

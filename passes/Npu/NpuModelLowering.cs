@@ -10,8 +10,8 @@ namespace Tessera.Passes.Npu;
 /// <summary>A lowered NPU step as the reports see it: the source op's name and location, MACs, least DRAM traffic.</summary>
 public sealed record NpuLayer(string Step, string Op, string Name, string ElementType, long Macs, long MinDramBytes);
 
-/// <summary>What <see cref="NpuModelLowering.Emit"/> produced: the bundle, the NPU layers in step order, the SRAM
-/// buffers the kernels allocated, the host functions (a <c>builtin.module</c>, or null when there are none), and each
+/// <summary>What <see cref="NpuModelLowering.Emit"/> produced: the bundle (without host.tir), the NPU layers in step order,
+/// the SRAM buffers the kernels allocated, the host functions (a <c>builtin.module</c>, or null when there are none), and each
 /// activation's live range as indices into the bundle's steps (activations whose ranges do not meet share DRAM).</summary>
 public sealed record NpuLowering(NpuBundle Bundle, IReadOnlyList<NpuLayer> Layers, IReadOnlyList<SramBuffer> Buffers, Operation? HostFunctions,
     IReadOnlyDictionary<string, (int First, int Last)>? Live = null)
@@ -237,13 +237,10 @@ public static class NpuModelLowering
         }
 
         var program = pb.Assemble($"<npu:{SymbolTable.GetName(func)}>");
-        var bundle = new NpuBundle
-        {
-            Program = program, Target = target, Data = data, Steps = steps,
-            HostModule = steps.Any(s => s.Kind == "host") ? host.Text() : null,
-        };
+        // The host functions stay IR (HostFunctions): npu-lower nests them in the npu.program, whose bundle prints them.
+        var bundle = new NpuBundle { Program = program, Target = target, Data = data, Steps = steps };
         var liveSteps = plan.Live.ToDictionary(kv => kv.Key, kv => (firstStep[kv.Value.First], firstStep[kv.Value.Last + 1] - 1), StringComparer.Ordinal);
-        return new NpuLowering(bundle, layers, pb.Buffers, bundle.HostModule is null ? null : host.Module, liveSteps);
+        return new NpuLowering(bundle, layers, pb.Buffers, steps.Any(s => s.Kind == "host") ? host.Module : null, liveSteps);
     }
 
     private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs, Func<TensorDecl> scratch, Action next)

@@ -62,7 +62,6 @@ public static class NpuProgramIR
             b.Create(NpuDialect.Tensor, Location.Unknown, [], [], ta);
         }
 
-        var starts = p.Entries;
         var steps = bundle.Steps.Count > 0 ? bundle.Steps : [new BundleStep("npu", "main", [], [], "", "")];
         foreach (var s in steps)
         {
@@ -107,7 +106,7 @@ public static class NpuProgramIR
                     [new("name", new StringAttr(buf.Name)), new("offset", I(buf.Offset)), new("bytes", I(buf.Bytes)), new("first", I(buf.First)), new("last", I(buf.Last))]);
             }
 
-            int start = starts.TryGetValue(s.Name, out int at) ? at
+            int start = p.Entries.TryGetValue(s.Name, out int at) ? at
                 : throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.BundleBad, $"step {s.Name} has no entry point", Location.Unknown));
             for (int pc = start; pc < p.Instrs.Count; pc++)
             {

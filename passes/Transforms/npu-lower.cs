@@ -40,7 +40,7 @@ public sealed class NpuLowerPass : Pass
             var target = TargetLoader.LoadNamed(_config.Value);
             var lowered = NpuModelLowering.Emit(context.Context, func, target);
             var costs = lowered.Layers.ToDictionary(l => l.Step, l => new KernelCost(l.Macs, l.MinDramBytes, l.ElementType), StringComparer.Ordinal);
-            bool builtin = !_config.Value.Contains('/') && !_config.Value.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+            bool builtin = !TargetLoader.IsPath(_config.Value);
             var program = NpuProgramIR.Build(context.Context, SymbolTable.GetName(func)!, lowered.Bundle, lowered.Buffers,
                 s => costs.GetValueOrDefault(s), lowered.HostFunctions, builtin, lowered.Live);
             program.Location = func.Location;

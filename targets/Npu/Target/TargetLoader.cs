@@ -10,7 +10,7 @@ public static class TargetLoader
     /// <summary>A config by name (<c>e1</c>, <c>edge-large</c>) from the shipped configs, or a path to a .json file.</summary>
     public static NpuTarget LoadNamed(string nameOrPath)
     {
-        if (nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || nameOrPath.Contains('/'))
+        if (IsPath(nameOrPath))
         {
             return LoadFile(nameOrPath);
         }
@@ -26,6 +26,9 @@ public static class TargetLoader
 
         throw NpuCodes.Error(NpuCodes.TargetUnreadable, nameOrPath, $"no target description named '{nameOrPath}'");
     }
+
+    /// <summary>Whether <see cref="LoadNamed"/> reads <paramref name="nameOrPath"/> as a file rather than a shipped config.</summary>
+    public static bool IsPath(string nameOrPath) => nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || nameOrPath.Contains('/');
 
     private static string ConfigsInSource() => Path.Combine(Path.GetDirectoryName(typeof(TargetLoader).Assembly.Location) ?? ".", "configs");
 

@@ -58,15 +58,25 @@ public sealed class TileDialect : Dialect
         .Operand("acc", Acc).Operand("dst", Sram)
         .Verify(op => Shape(op.Operand(0)).SequenceEqual(Shape(op.Operand(1))) ? null : "acc and dst must have the same shape");
 
-    /// <summary>The element-wise kinds of <see cref="Vector"/>: two operands, then one.</summary>
-    public static readonly string[] BinaryKinds = ["add", "sub", "mul", "max", "min"], UnaryKinds = ["exp", "silu", "gelu"];
+    /// <summary>The element-wise kinds of <see cref="Vector"/>: two operands (or one and a <c>scalar</c>), then one.</summary>
+    public static readonly string[] BinaryKinds = ["add", "sub", "mul", "max", "min"], UnaryKinds = ["exp", "silu", "gelu", "rsqrt", "recip", "copy"];
 
-    public static readonly OpDef Vector = OpDef.Define("tile.vector", "dst = kind(a[, b]) element-wise, in fp32, rounded once to dst's type")
+    public static readonly OpDef Vector = OpDef.Define("tile.vector",
+            "dst = kind(a[, b | scalar]) element-wise in fp32, rounded once to dst's type; b may be a column [R x 1], a row [1 x C] or one element [1 x 1] broadcast over a [R x C]")
         .VariadicOperand("operands", Sram)
         .Attr("kind", AC.OneOf([.. BinaryKinds, .. UnaryKinds]))
+        .OptionalAttr("scalar", AC.Float)
         .Verify(VerifyVector);
 
-    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain, Vector];
+    /// <summary>The kinds of <see cref="Reduce"/>.</summary>
+    public static readonly string[] ReduceKinds = ["sum", "max"];
+
+    public static readonly OpDef Reduce = OpDef.Define("tile.reduce", "dst[i][0] = kind over j of src[i][j], in fp32 (src [R x C] and dst [R x 1] both f32)")
+        .Operand("src", Sram).Operand("dst", Sram)
+        .Attr("kind", AC.OneOf(ReduceKinds))
+        .Verify(VerifyReduce);
+
+    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain, Vector, Reduce];
 
     private static TypeConstraint Space(MemorySpace s) =>
         new($"memref in {s.ToString().ToLowerInvariant()}", t => t is MemRefType m && m.Space == s && m.HasStaticShape);
@@ -146,15 +156,47 @@ public sealed class TileDialect : Dialect
     private static string? VerifyVector(Operation op)
     {
         var kind = ((StringAttr)op.GetAttr("kind")!).Value;
-        int arity = BinaryKinds.Contains(kind) ? 2 : 1;
-        if (op.NumOperands != arity + 1)
+        bool scalar = op.GetAttr("scalar") is not null;
+        if (scalar && !BinaryKinds.Contains(kind))
         {
-            return $"{kind} takes {arity} operand(s) and a destination";
+            return $"only a binary kind takes a scalar, not {kind}";
         }
 
-        var t = (ShapedType)op.Operand(0)!.Type;
-        return op.Operands.All(v => ((ShapedType)v!.Type).ElementType == t.ElementType && Shape(v).SequenceEqual(Shape(op.Operand(0))))
-            ? null : "operands and destination must have one shape and element type";
+        int arity = BinaryKinds.Contains(kind) && !scalar ? 2 : 1;
+        if (op.NumOperands != arity + 1)
+        {
+            return $"{kind} takes {arity} operand(s){(scalar ? " and the scalar" : "")} and a destination";
+        }
+
+        if (op.Operands.Any(v => ((ShapedType)v!.Type).ElementType is not FloatType))
+        {
+            return "operands and destination must be float tiles";
+        }
+
+        long[] a = Shape(op.Operand(0)), dst = Shape(op.Operand(op.NumOperands - 1));
+        if (!a.SequenceEqual(dst))
+        {
+            return "the destination must have a's shape";
+        }
+
+        if (arity == 2 && Shape(op.Operand(1)) is var b && !b.SequenceEqual(a)
+            && !(a.Length == 2 && b.Length == 2 && (b[0] == 1 || b[0] == a[0]) && (b[1] == 1 || b[1] == a[1])))
+        {
+            return $"b [{string.Join('x', b)}] must be a's shape, a column, a row or one element of it";
+        }
+
+        return null;
+    }
+
+    private static string? VerifyReduce(Operation op)
+    {
+        long[] s = Shape(op.Operand(0)), d = Shape(op.Operand(1));
+        if (op.Operands.Any(v => ((ShapedType)v!.Type).ElementType is not FloatType { Width: 32 }))
+        {
+            return "src and dst must be f32 tiles";
+        }
+
+        return s.Length == 2 && d.Length == 2 && d[0] == s[0] && d[1] == 1 ? null : "needs src [R x C] and dst [R x 1]";
     }
 
     private static string? VerifyMma(Operation op)

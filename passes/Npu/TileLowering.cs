@@ -18,7 +18,7 @@ namespace Tessera.Passes.Npu;
 /// <c>full</c>, the last one before the buffer's next write signals <c>empty</c>. Queues run in order, so each wait takes
 /// the token of the write it depends on. The accumulator is used by the matrix queue alone and needs no token.</para>
 /// </summary>
-public static class TileLowering
+public static partial class TileLowering
 {
     private sealed class Buf(string name, MemRefType type, int copies)
     {
@@ -35,6 +35,10 @@ public static class TileLowering
         public bool Blocked { get; set; }
         public (long Rows, long Cols) Extent { get; set; }
         public long Slot => Slots[(Writes - 1) % Copies];
+
+        /// <summary>The queues that touch the buffer; one queue alone orders its own accesses and needs no token.</summary>
+        public SortedSet<string> Queues { get; } = new(StringComparer.Ordinal);
+
     }
 
     /// <summary>One unrolled tile op: its kind, buffers and DRAM side (for moves), with the loop indices applied.</summary>
@@ -43,6 +47,7 @@ public static class TileLowering
         /// <summary>What a tile.vector writes (its other buffers are what it reads).</summary>
         public Buf? Out { get; init; }
         public string VectorKind { get; init; } = "";
+        public float? Scalar { get; init; }
         public bool Skip { get; set; }
         public bool FirstRead { get; set; }
         public bool FirstRead2 { get; set; }
@@ -80,25 +85,27 @@ public static class TileLowering
         {
             long bytes = b.Type.ElementCount!.Value * Elem(b.Type);
             b.Slots = [.. Enumerable.Range(0, b.Copies).Select(i => pb.Alloc($"{b.Name}{i}", bytes))];
-            (b.Full, b.Empty) = (++sem, ++sem);
+            if (b.Queues.Count > 1)
+            {
+                (b.Full, b.Empty) = (++sem, ++sem);
+            }
         }
 
-        // fp32 working copies for tile.vector, one per operand: the vector queue alone touches them, so no tokens.
-        var vectorTiles = events.Where(e => e.Kind == "vector").ToList();
-        long work = vectorTiles.Select(e => e.Tile!.Type.ElementCount!.Value * 4).DefaultIfEmpty(0).Max();
-        long[] f32 = vectorTiles.Count == 0 ? [] : [pb.Alloc("f32.0", work), .. vectorTiles.Any(e => e.Tile2 is not null) ? [pb.Alloc("f32.1", work)] : Array.Empty<long>()];
+        var scratch = VectorScratch.Plan(pb, events.Where(e => e.Kind is "vector" or "reduce").Select(e => (e.Kind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), () => ++sem);
 
         if (sem > t.Semaphores)
         {
             throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, $"the dispatch needs {sem} semaphores; target {t.Name} has {t.Semaphores}");
         }
 
-        var e = new Emitter(pb, dram, f32);
+        var e = new Emitter(pb, dram, scratch);
         pb.Comment($"tile.dispatch of {((StringAttr)dispatch.GetAttr("op")!).Value}: {events.Count(x => x.Kind == "mma")} tile products");
-        foreach (var b in order.Where(b => b.Type.Space == MemorySpace.Sram))
+        foreach (var b in order.Where(b => b.Type.Space == MemorySpace.Sram && b.Empty > 0))
         {
             pb.Line($"sem.post sem={b.Empty} count={b.Copies}");
         }
+
+        scratch.LoadConstants();
 
         foreach (var b in order)
         {
@@ -149,6 +156,13 @@ public static class TileLowering
                     events.Add(new Event("vector", bufs[op.Operand(0)!], op.NumOperands > 2 ? bufs[op.Operand(1)!] : null, null, null, [], false)
                     {
                         Out = bufs[op.Operand(op.NumOperands - 1)!], VectorKind = ((StringAttr)op.GetAttr("kind")!).Value,
+                        Scalar = op.GetAttr("scalar") is FloatAttr f ? (float)f.Value : null,
+                    });
+                    break;
+                case "tile.reduce":
+                    events.Add(new Event("reduce", bufs[op.Operand(0)!], null, null, null, [], false)
+                    {
+                        Out = bufs[op.Operand(1)!], VectorKind = ((StringAttr)op.GetAttr("kind")!).Value,
                     });
                     break;
                 case "tile.alloc" or "arith.constant":
@@ -187,6 +201,12 @@ public static class TileLowering
 
         foreach (var ev in events)
         {
+            string queue = ev.Kind switch { "load" => "load", "store" => "store", "mma" or "drain" => "matrix", _ => "vector" };
+            foreach (var b in new[] { ev.Tile, ev.Tile2, ev.Out })
+            {
+                b?.Queues.Add(queue);
+            }
+
             switch (ev.Kind)
             {
                 case "load":
@@ -211,7 +231,7 @@ public static class TileLowering
                 case "store":
                     Read(ev.Tile!, ev, false);
                     break;
-                case "vector":
+                case "vector" or "reduce":
                     Read(ev.Tile!, ev, false);
                     if (ev.Tile2 is { } second)
                     {
@@ -246,7 +266,7 @@ public static class TileLowering
     private static string TypeName(ShapedType t) => t.ElementType.Text;
 
     /// <summary>Writes the instructions of each event, with the tokens <see cref="Plan"/> decided.</summary>
-    private sealed class Emitter(ProgramBuilder pb, Dictionary<Value, TensorDecl> dram, long[] f32)
+    private sealed partial class Emitter(ProgramBuilder pb, Dictionary<Value, TensorDecl> dram, VectorScratch scratch)
     {
         private readonly Tessera.Npu.Target.NpuTarget _t = pb.Target;
 
@@ -268,6 +288,9 @@ public static class TileLowering
                     return 0;
                 case "vector":
                     Vector(ev);
+                    return 0;
+                case "reduce":
+                    Reduce(ev);
                     return 0;
                 default:
                     Store(ev);
@@ -385,30 +408,6 @@ public static class TileLowering
                 long n = blk < full ? width : rem;
                 pb.Line($"mm.drain acc=0x{blk * ps:x} dst=0x{x.Slot + (blk * width * e):x} m={ps} n={n} stride={qs * e} mode={TypeName(x.Type)}{Sync(blk == 0 ? x.Empty : 0, blk == blocks - 1 ? x.Full : 0)}");
             }
-        }
-
-        /// <summary>Each operand's block converted to fp32, the op, the result converted back: one rounding, as the
-        /// vector kernels do; the blocks hold at most 65535 elements, one instruction each.</summary>
-        private void Vector(Event ev)
-        {
-            Buf a = ev.Tile!, o = ev.Out!;
-            var (rows, cols) = a.Extent;
-            long n = rows * cols;
-            string type = TypeName(a.Type);
-            pb.Line($"v.cvt dst=0x{f32[0]:x} a=0x{a.Slot:x} n={n} from={type} to=f32{Sync(ev.FirstRead ? a.Full : 0, ev.LastRead ? a.Empty : 0)}");
-            if (ev.Tile2 is { } b)
-            {
-                pb.Line($"v.cvt dst=0x{f32[1]:x} a=0x{b.Slot:x} n={n} from={type} to=f32{Sync(ev.FirstRead2 ? b.Full : 0, ev.LastRead2 ? b.Empty : 0)}");
-                pb.Line($"v.{ev.VectorKind} dst=0x{f32[0]:x} a=0x{f32[0]:x} b=0x{f32[1]:x} n={n}");
-            }
-            else
-            {
-                pb.Line($"v.{ev.VectorKind} dst=0x{f32[0]:x} a=0x{f32[0]:x} n={n}");
-            }
-
-            o.Writes++;
-            o.Extent = (rows, cols);
-            pb.Line($"v.cvt dst=0x{o.Slot:x} a=0x{f32[0]:x} n={n} from=f32 to={type}{Sync(o.Empty, o.Full)}");
         }
 
         private void Store(Event ev)

@@ -16,15 +16,8 @@ public static partial class VectorKernels
     private const int SemLoaded = 1, SemFreeIn = 2, SemDone = 3, SemFreeOut = 4;
 
     /// <summary>The widest <c>n</c> of a vector instruction (u16) and the largest DMA dimension.</summary>
-    private const int MaxN = 65535;
+    private const int MaxN = VectorCode.MaxN;
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
-
-    private readonly record struct Addr(int Reg, long Off)
-    {
-        public static implicit operator Addr(long off) => new(0, off);
-        public static Addr operator +(Addr a, long d) => new(a.Reg, a.Off + d);
-        public override string ToString() => Reg == 0 ? string.Create(Ci, $"0x{Off:x}") : string.Create(Ci, $"r{Reg}+0x{Off:x}");
-    }
 
     /// <summary>A DMA transfer without its synchronisation.</summary>
     private readonly record struct Xfer(int Desc, long Sram, long Dram);
@@ -34,9 +27,9 @@ public static partial class VectorKernels
 
     /// <summary>Where a block's vector code finds things: fp32 copies of the inputs, the extra work rows, per-row scalars,
     /// the constants and the converted vectors. All are dense, row-major, for <see cref="R"/> rows.</summary>
-    private sealed class Block(Emitter e, int r, long[] inF32, long[] work, long[] scalars, long consts, long[] vectors, long tmp)
+    private sealed class Block(VectorCode e, int r, long[] inF32, long[] work, long[] scalars, long consts, long[] vectors, long tmp)
     {
-        public Emitter E { get; } = e;
+        public VectorCode E { get; } = e;
         public int R { get; } = r;
         public long In(int i) => inF32[i];
         public long Work(int i) => work[i];
@@ -119,7 +112,7 @@ public static partial class VectorKernels
     private static void Run(ProgramBuilder pb, Spec s)
     {
         var t = pb.Target;
-        var e = new Emitter(pb);
+        var e = new VectorCode(pb);
         var (rb, workElems) = Plan(t, s);
 
         // SRAM buffers: constants, typed vectors (raw, fp32), input slots ×2, output slots ×2, fp32 inputs, work, scalars, tmp.
@@ -156,7 +149,7 @@ public static partial class VectorKernels
         {
             foreach (var x in Flat(pb, 4, s.Consts.Length, s.Consts.Length, consts, pb.ConstF32(s.Consts)))
             {
-                e.Load(x, 0, 0);
+                Load(e, x, 0, 0);
             }
         }
 
@@ -164,7 +157,7 @@ public static partial class VectorKernels
         {
             foreach (var x in Flat(pb, 2, s.Vectors[v].Len, s.Vectors[v].Len, vecRaw[v], s.Vectors[v].Dram))
             {
-                e.Load(x, 0, 0);
+                Load(e, x, 0, 0);
             }
         }
 
@@ -175,26 +168,26 @@ public static partial class VectorKernels
             var loads = s.Inputs.SelectMany((inp, i) => inp.Load(r0, n, inRaw[slot][i])).ToList();
             for (int j = 0; j < loads.Count; j++)
             {
-                e.Load(loads[j], j == 0 ? SemFreeIn : 0, j == loads.Count - 1 ? SemLoaded : 0);
+                Load(e, loads[j], j == 0 ? SemFreeIn : 0, j == loads.Count - 1 ? SemLoaded : 0);
             }
 
-            var cvtIn = s.Inputs.SelectMany((inp, i) => e.CvtLines(inF32[i], inRaw[slot][i], (long)n * inp.Elems, s.Type, "f32")).ToList();
+            var cvtIn = s.Inputs.SelectMany((inp, i) => VectorCode.CvtLines(inF32[i], inRaw[slot][i], (long)n * inp.Elems, s.Type, "f32")).ToList();
             e.Synced(cvtIn, SemLoaded, SemFreeIn);
             if (b == 0)
             {
                 for (int v = 0; v < s.Vectors.Count; v++)
                 {
-                    e.Synced(e.CvtLines(vecF32[v], vecRaw[v], s.Vectors[v].Len, s.Type, "f32").ToList(), 0, 0);
+                    e.Synced(VectorCode.CvtLines(vecF32[v], vecRaw[v], s.Vectors[v].Len, s.Type, "f32").ToList(), 0, 0);
                 }
             }
 
             long result = s.Compute(new Block(e, n, inF32, work, scalars, consts, vecF32, tmp));
-            e.Synced(e.CvtLines(outRaw[slot], result, (long)n * s.OutElems, "f32", s.Type).ToList(), SemFreeOut, SemDone);
+            e.Synced(VectorCode.CvtLines(outRaw[slot], result, (long)n * s.OutElems, "f32", s.Type).ToList(), SemFreeOut, SemDone);
 
             var stores = (s.Store?.Invoke(r0, n, outRaw[slot]) ?? Flat(pb, 2, (long)n * s.OutElems, s.OutElems, outRaw[slot], s.Dst + (2L * r0 * s.OutElems))).ToList();
             for (int j = 0; j < stores.Count; j++)
             {
-                e.Store(stores[j], j == 0 ? SemDone : 0, j == stores.Count - 1 ? SemFreeOut : 0);
+                Store(e, stores[j], j == 0 ? SemDone : 0, j == stores.Count - 1 ? SemFreeOut : 0);
             }
         }
     }
@@ -219,80 +212,12 @@ public static partial class VectorKernels
         }
     }
 
-    /// <summary>Instruction helpers; every vector instruction is split into pieces of at most <see cref="MaxN"/> elements.</summary>
-    private sealed class Emitter(ProgramBuilder pb)
-    {
-        public ProgramBuilder Pb { get; } = pb;
+    private static void Load(VectorCode e, Xfer x, int wait, int signal) =>
+        e.Pb.Line(string.Create(Ci, $"dma.load desc={x.Desc} sram=0x{x.Sram:x} dram=0x{x.Dram:x}{ProgramBuilder.Sync(wait, signal)}"));
 
-        private static string S(int wait, int signal) => ProgramBuilder.Sync(wait, signal);
+    private static void Store(VectorCode e, Xfer x, int wait, int signal) =>
+        e.Pb.Line(string.Create(Ci, $"dma.store desc={x.Desc} sram=0x{x.Sram:x} dram=0x{x.Dram:x}{ProgramBuilder.Sync(wait, signal)}"));
 
-        public void Load(Xfer x, int wait, int signal) =>
-            Pb.Line(string.Create(Ci, $"dma.load desc={x.Desc} sram=0x{x.Sram:x} dram=0x{x.Dram:x}{S(wait, signal)}"));
-
-        public void Store(Xfer x, int wait, int signal) =>
-            Pb.Line(string.Create(Ci, $"dma.store desc={x.Desc} sram=0x{x.Sram:x} dram=0x{x.Dram:x}{S(wait, signal)}"));
-
-        /// <summary>Appends wait to the first line and signal to the last.</summary>
-        public void Synced(List<string> lines, int wait, int signal)
-        {
-            for (int i = 0; i < lines.Count; i++)
-            {
-                Pb.Line(lines[i] + S(i == 0 ? wait : 0, i == lines.Count - 1 ? signal : 0));
-            }
-        }
-
-        public IEnumerable<string> CvtLines(Addr dst, Addr a, long n, string from, string to)
-        {
-            int fb = from == "f32" ? 4 : 2, tb = to == "f32" ? 4 : 2;
-            for (long o = 0; o < n; o += MaxN)
-            {
-                yield return string.Create(Ci, $"v.cvt dst={dst + (o * tb)} a={a + (o * fb)} n={Math.Min(MaxN, n - o)} from={from} to={to}");
-            }
-        }
-
-        /// <summary>dst = a op b on fp32; with <paramref name="bcast"/>, b is one element.</summary>
-        public void Bin(string op, Addr dst, Addr a, Addr b, long n, bool bcast = false)
-        {
-            for (long o = 0; o < n; o += MaxN)
-            {
-                Pb.Line(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} b={(bcast ? b : b + (4 * o))} n={Math.Min(MaxN, n - o)}{(bcast ? " bcast=1" : "")}"));
-            }
-        }
-
-        public void Un(string op, Addr dst, Addr a, long n)
-        {
-            for (long o = 0; o < n; o += MaxN)
-            {
-                Pb.Line(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
-            }
-        }
-
-        /// <summary>dst = rsum or rmax of n elements; pieces beyond the first are reduced into <paramref name="tmp"/> and combined.</summary>
-        public void Reduce(string op, Addr dst, Addr a, long n, Addr tmp)
-        {
-            for (long o = 0; o < n; o += MaxN)
-            {
-                Pb.Line(string.Create(Ci, $"v.{op} dst={(o == 0 ? dst : tmp)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
-                if (o > 0)
-                {
-                    Bin(op == "rsum" ? "add" : "max", dst, dst, tmp, 1);
-                }
-            }
-        }
-
-        /// <summary>A loop over the block's rows: r1 steps by <paramref name="rowBytes"/> (an fp32 row), r2 by 4 (a scalar).</summary>
-        public void Rows(int count, long rowBytes, Action body)
-        {
-            Pb.Line("set rd=r1 imm=0");
-            Pb.Line("set rd=r2 imm=0");
-            Pb.Line(string.Create(Ci, $"loop count={count}"));
-            body();
-            Pb.Line(string.Create(Ci, $"addi rd=r1 rs=r1 imm={rowBytes}"));
-            Pb.Line("addi rd=r2 rs=r2 imm=4");
-            Pb.Line("endloop");
-        }
-    }
-
-    private static Addr R1(long off) => new(1, off);
-    private static Addr R2(long off) => new(2, off);
+    private static VAddr R1(long off) => VAddr.R1(off);
+    private static VAddr R2(long off) => VAddr.R2(off);
 }

@@ -103,7 +103,7 @@ public static partial class VectorKernels
     }
 
     /// <summary>Per-row sums of squares at <paramref name="r"/> → 1/sqrt(sum/cols + eps), over the whole block at once.</summary>
-    private static void InvStd(Emitter e, Block k, long r)
+    private static void InvStd(VectorCode e, Block k, long r)
     {
         e.Bin("mul", r, r, k.Const(0), k.R, bcast: true);
         e.Bin("add", r, r, k.Const(1), k.R, bcast: true);

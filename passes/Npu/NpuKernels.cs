@@ -10,26 +10,15 @@ namespace Tessera.Passes.Npu;
 /// </summary>
 public static class NpuKernels
 {
-    private static readonly Dictionary<string, string> Binaries = new(StringComparer.Ordinal)
-    {
-        ["graph.add"] = "add", ["graph.sub"] = "sub", ["graph.mul"] = "mul", ["graph.max"] = "max", ["graph.min"] = "min",
-    };
-
-    private static readonly Dictionary<string, string> Unaries = new(StringComparer.Ordinal)
-    {
-        ["graph.silu"] = "silu", ["graph.gelu"] = "gelu", ["graph.exp"] = "exp", ["graph.neg"] = "neg",
-        ["graph.sigmoid"] = "sigmoid", ["graph.tanh"] = "tanh", ["graph.relu"] = "relu",
-    };
-
     /// <summary>null: not a vector/attention op; "": it runs on the NPU; otherwise why it stays on the host.</summary>
     public static string? Vector(Operation op)
     {
-        if (Binaries.ContainsKey(op.Name))
+        if (RowKernels.Binaries.ContainsKey(op.Name))
         {
             return op.NumOperands == 2 && Broadcasting(op) is not null ? "" : "a broadcast other than full, per-row, per-column or scalar";
         }
 
-        if (Unaries.ContainsKey(op.Name))
+        if (RowKernels.Unaries.Contains(op.Name))
         {
             return "";
         }
@@ -58,10 +47,8 @@ public static class NpuKernels
 
     private static long Cols(Value v) => ((TensorType)v.Type).Shape![^1].Size;
 
-    private static long Rows(Value v) => ((TensorType)v.Type).ElementCount!.Value / Math.Max(1, Cols(v));
-
     /// <summary>Which operand is the full one (0 or 1) and how the other broadcasts.</summary>
-    private static (int Full, Broadcast Kind)? Broadcasting(Operation op)
+    internal static (int Full, RowInput Kind)? Broadcasting(Operation op)
     {
         var r = NpuPlacement.Shape(op.Result(0));
         for (int full = 0; full < 2; full++)
@@ -80,22 +67,22 @@ public static class NpuKernels
             long n = o.Aggregate(1L, (x, y) => x * y), cols = r.Length == 0 ? 1 : r[^1];
             if (o.SequenceEqual(r))
             {
-                return (full, Broadcast.Full);
+                return (full, RowInput.Stream);
             }
 
             if (n == 1)
             {
-                return (full, Broadcast.Scalar);
+                return (full, RowInput.Scalar);
             }
 
             if (o.Length > 0 && o[^1] == cols && n == cols)
             {
-                return (full, Broadcast.Row);
+                return (full, RowInput.Row);
             }
 
             if (o.Length == r.Length && o[^1] == 1 && o[..^1].SequenceEqual(r[..^1]))
             {
-                return (full, Broadcast.Column);
+                return (full, RowInput.Column);
             }
         }
 
@@ -196,32 +183,8 @@ public static class NpuKernels
     public static void Emit(ProgramBuilder pb, Operation op, IReadOnlyList<TensorDecl> ins, TensorDecl output, Func<TensorDecl> scratch, Action next)
     {
         string type = output.Type;
-        int rows = (int)Rows(op.Result(0)), cols = (int)Cols(op.Result(0));
-        if (Binaries.TryGetValue(op.Name, out var bop))
-        {
-            var (full, kind) = Broadcasting(op)!.Value;
-            VectorKernels.Binary(pb, bop, rows, cols, ins[full].DramAddress, ins[1 - full].DramAddress, kind, output.DramAddress, type);
-            return;
-        }
-
-        if (Unaries.TryGetValue(op.Name, out var uop))
-        {
-            VectorKernels.Unary(pb, uop, rows, cols, ins[0].DramAddress, output.DramAddress, type);
-            return;
-        }
-
-        float eps = (float)((op.GetAttr("epsilon") as FloatAttr)?.Value ?? 1e-5);
         switch (op.Name)
         {
-            case "graph.softmax":
-                VectorKernels.Softmax(pb, rows, cols, ins[0].DramAddress, output.DramAddress, type);
-                return;
-            case "graph.rms_norm":
-                VectorKernels.RmsNorm(pb, rows, cols, ins[0].DramAddress, ins[1].DramAddress, eps, output.DramAddress, type);
-                return;
-            case "graph.layer_norm":
-                VectorKernels.LayerNorm(pb, rows, cols, ins[0].DramAddress, ins[1].DramAddress, ins.Count > 2 ? ins[2].DramAddress : -1, eps, output.DramAddress, type);
-                return;
             case "graph.rope":
                 var (headsMajor, h, s, d) = Rope(op)!.Value;
                 if (!headsMajor)
@@ -268,7 +231,8 @@ public static class NpuKernels
 
                 return;
             default:
-                throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, $"NPU lowering: no kernel for {op.Name}", op.Location));
+                string why = RowKernels.Of(op) is not null ? ": it is lowered through tile.dispatch, run npu-vector-to-tile first" : "";
+                throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, $"NPU lowering: no kernel for {op.Name}{why}", op.Location));
         }
     }
 }

@@ -354,11 +354,13 @@ public static partial class TileLowering
                                             : pb.Desc(e, 1, (int)rows, (int)rem, 0, srcRow, e, 0, rem * e, e), b.Slot + (full * rows * width * e), at + (full * blockStep)));
                 }
             }
+            else if (ev.Transpose)
+            {
+                xfers.Add((pb.Desc(e, 1, (int)cols, (int)rows, 0, srcRow, e, 0, cols * e, e, transpose: true), b.Slot, at));
+            }
             else
             {
-                // Row-major rows x cols, row stride cols.
-                xfers.Add((ev.Transpose ? pb.Desc(e, 1, (int)cols, (int)rows, 0, srcRow, e, 0, cols * e, e, transpose: true)
-                                        : pb.Desc(e, 1, (int)rows, (int)cols, 0, srcRow, e, 0, cols * e, e), b.Slot, at));
+                xfers.AddRange(RowMajor(e, rows, cols, srcRow, b.Slot, at));
             }
 
             for (int i = 0; i < xfers.Count; i++)
@@ -410,6 +412,33 @@ public static partial class TileLowering
             }
         }
 
+        /// <summary>A dense rows × cols tile in SRAM and its block of DRAM rows <paramref name="dramRow"/> bytes apart, in
+        /// transfers whose dims stay within the DMA's 65535: blocks of rows, or pieces of one row when it is longer.</summary>
+        private List<(int Desc, long Sram, long Dram)> RowMajor(int e, long rows, long cols, long dramRow, long sram, long dram)
+        {
+            const long max = VectorCode.MaxN;
+            var xfers = new List<(int, long, long)>();
+            if (cols <= max)
+            {
+                for (long r = 0; r < rows; r += max)
+                {
+                    xfers.Add((pb.Desc(e, 1, (int)Math.Min(max, rows - r), (int)cols, 0, dramRow, e, 0, cols * e, e), sram + (r * cols * e), dram + (r * dramRow)));
+                }
+
+                return xfers;
+            }
+
+            for (long r = 0; r < rows; r++)
+            {
+                for (long c = 0; c < cols; c += max)
+                {
+                    xfers.Add((pb.Desc(e, 1, 1, (int)Math.Min(max, cols - c), 0, dramRow, e, 0, cols * e, e), sram + (((r * cols) + c) * e), dram + (r * dramRow) + (c * e)));
+                }
+            }
+
+            return xfers;
+        }
+
         private void Store(Event ev)
         {
             var x = ev.Tile!;
@@ -418,8 +447,12 @@ public static partial class TileLowering
             long dstRow = Dims(ev.Mem!).Cols * e;
             long at = Address(ev.Mem!, ev.Index);
             // Transposed, element (i, j) of the tile goes to row j, column i of the block: swapped DRAM strides.
-            int d = ev.Transpose ? pb.Desc(e, 1, (int)ps, (int)qs, 0, e, dstRow, 0, qs * e, e) : pb.Desc(e, 1, (int)ps, (int)qs, 0, dstRow, e, 0, qs * e, e);
-            pb.Line($"dma.store desc={d} sram=0x{x.Slot:x} dram=0x{at:x}{Sync(ev.FirstRead ? x.Full : 0, ev.LastRead ? x.Empty : 0)}");
+            var xfers = ev.Transpose ? [(pb.Desc(e, 1, (int)ps, (int)qs, 0, e, dstRow, 0, qs * e, e), x.Slot, at)] : RowMajor(e, ps, qs, dstRow, x.Slot, at);
+            for (int i = 0; i < xfers.Count; i++)
+            {
+                var (d, s, m) = xfers[i];
+                pb.Line($"dma.store desc={d} sram=0x{s:x} dram=0x{m:x}{Sync(i == 0 && ev.FirstRead ? x.Full : 0, i == xfers.Count - 1 && ev.LastRead ? x.Empty : 0)}");
+            }
         }
     }
 }

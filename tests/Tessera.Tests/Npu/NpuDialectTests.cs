@@ -30,7 +30,7 @@ public class NpuDialectTests
         var module = Parser.ParseModule(ctx, Model, "model.tir");
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(),
-            $"builtin.module(func.func(npu-partition,npu-tile{{config={config}}},npu-matmul-to-tile),npu-lower{{config={config} function=f}})", diags);
+            $"builtin.module(func.func(npu-partition,npu-tile{{config={config}}},npu-matmul-to-tile,npu-vector-to-tile{{config={config}}}),npu-lower{{config={config} function=f}})", diags);
         Assert.True(pm is not null && pm.Run(module, diags).Succeeded, diags.Render());
         return (ctx, module);
     }
@@ -242,7 +242,7 @@ public class NpuDialectTests
         var ctx = Contexts.CreateDefault();
         var module = Parser.ParseModule(ctx, Chain, "chain.tir");
         var diags = new DiagnosticBag();
-        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition,npu-tile,npu-matmul-to-tile),npu-lower{function=chain})", diags)!;
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition,npu-tile,npu-matmul-to-tile,npu-vector-to-tile),npu-lower{function=chain})", diags)!;
         Assert.True(pm.Run(module, diags).Succeeded, diags.Render());
         Assert.Null(VerifyError(module));
         var tensors = Program(module).Regions[0].Operations.Where(o => o.Name == "npu.tensor").ToDictionary(o => ((StringAttr)o.GetAttr("name")!).Value);

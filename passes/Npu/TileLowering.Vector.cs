@@ -24,11 +24,14 @@ public static partial class TileLowering
 
         public long[] F32 { get; } = [-1, -1];
         public long Tmp { get; private set; } = -1;
+
+        /// <summary>A word that carries tokens no instruction of an op can take (see <see cref="Emitter.Place"/>).</summary>
+        public long Sync { get; private set; } = -1;
         public long Consts { get; private set; } = -1;
 
         /// <summary>Sizes the scratch for <paramref name="ops"/> (kind, a, b, dst, scalar) and allocates it; a new
         /// semaphore from <paramref name="newSem"/> orders the constants' load before their first use.</summary>
-        public static VectorScratch Plan(ProgramBuilder pb, IEnumerable<(string Kind, MemRefType A, MemRefType? B, MemRefType Dst, float? Scalar)> ops, Func<int> newSem)
+        public static VectorScratch Plan(ProgramBuilder pb, IEnumerable<(string Kind, MemRefType A, MemRefType? B, MemRefType Dst, float? Scalar)> ops, bool carriers, Func<int> newSem)
         {
             var s = new VectorScratch(pb);
             long first = 0, second = 0;
@@ -60,6 +63,7 @@ public static partial class TileLowering
             s.F32[0] = first > 0 ? pb.Alloc("f32.0", 4 * first) : -1;
             s.F32[1] = second > 0 ? pb.Alloc("f32.1", 4 * second) : -1;
             s.Tmp = tmp ? pb.Alloc("tmp", 4) : -1;
+            s.Sync = carriers ? pb.Alloc("sync", 4) : -1;
             if (s._consts.Count > 0)
             {
                 s._constDram = pb.ConstF32([.. s._consts]);
@@ -93,13 +97,13 @@ public static partial class TileLowering
     {
         private readonly VectorCode _v = new(pb);
 
-        /// <summary>An operand's fp32 address: the tile itself if f32 (the vector queue's own), otherwise its conversion
-        /// into scratch <paramref name="slot"/>, which takes the tile's tokens.</summary>
-        private VAddr Operand(Buf x, int slot, bool firstRead, bool lastRead)
+        /// <summary>An operand's fp32 address: an f16/bf16 tile is converted into scratch <paramref name="slot"/> by a
+        /// <c>v.cvt</c> that takes its tokens; an f32 tile is read in place, its tokens left to <see cref="Place"/>.</summary>
+        private VAddr Operand(Buf x, int slot, bool firstRead, bool lastRead, List<int> waits, List<int> signals)
         {
             if (IsF32(x.Type))
             {
-                Own(x);
+                Touch(x, firstRead, lastRead, waits, signals);
                 return x.Slot;
             }
 
@@ -107,57 +111,115 @@ public static partial class TileLowering
             return scratch.F32[slot];
         }
 
-        /// <summary>An f32 tile is the vector queue's alone: nothing could carry its tokens outside a row loop.</summary>
-        private static void Own(Buf x)
+        /// <summary>The tokens of a tile another queue also touches, read here (first read: wait full; last: signal empty).</summary>
+        private static void Touch(Buf x, bool firstRead, bool lastRead, List<int> waits, List<int> signals)
         {
-            if (x.Full != 0)
+            if (x.Full != 0 && firstRead)
             {
-                throw NpuCodes.Error(NpuCodes.LowerUnsupported, "tile", $"f32 tile {x.Name} is moved by another queue; only f16/bf16 tiles move between DMA and the vector unit");
+                waits.Add(x.Full);
+            }
+
+            if (x.Empty != 0 && lastRead)
+            {
+                signals.Add(x.Empty);
+            }
+        }
+
+        /// <summary>Starts a write of <paramref name="o"/> (the next copy) and returns where it goes.</summary>
+        private static long Write(Buf o, (long Rows, long Cols) extent, List<int> waits, List<int> signals)
+        {
+            o.Writes++;
+            o.Extent = extent;
+            if (o.Full != 0 && IsF32(o.Type))
+            {
+                waits.Add(o.Empty);
+                signals.Add(o.Full);
+            }
+
+            return o.Slot;
+        }
+
+        /// <summary>Writes an event's lines with its remaining tokens: each wait on the first line and each signal on the
+        /// last, when that line is a vector instruction outside any row loop whose field is free; otherwise on a one-word
+        /// <c>v.copy</c> before (waits) or after (signals), so no token is taken or given once per loop iteration.</summary>
+        private void Place(List<string> lines, List<int> waits, List<int> signals)
+        {
+            static bool Free(string line, string field) => line.StartsWith("v.", StringComparison.Ordinal) && !line.Contains($" {field}=", StringComparison.Ordinal);
+            string Carrier(string field, int sem) => $"v.copy dst=0x{scratch.Sync:x} a=0x{scratch.Sync:x} n=1 {field}={sem}";
+            var pre = new List<string>();
+            var post = new List<string>();
+            foreach (int w in waits)
+            {
+                if (lines.Count > 0 && Free(lines[0], "wait"))
+                {
+                    lines[0] += $" wait={w}";
+                }
+                else
+                {
+                    pre.Add(Carrier("wait", w));
+                }
+            }
+
+            foreach (int sg in signals)
+            {
+                if (lines.Count > 0 && Free(lines[^1], "signal"))
+                {
+                    lines[^1] += $" signal={sg}";
+                }
+                else
+                {
+                    post.Add(Carrier("signal", sg));
+                }
+            }
+
+            foreach (var line in pre.Concat(lines).Concat(post))
+            {
+                pb.Line(line);
             }
         }
 
         private void Vector(Event ev)
+        {
+            var waits = new List<int>();
+            var signals = new List<int>();
+            Place(_v.Collect(() => VectorBody(ev, waits, signals)), waits, signals);
+        }
+
+        private void VectorBody(Event ev, List<int> waits, List<int> signals)
         {
             Buf a = ev.Tile!, o = ev.Out!;
             var (rows, cols) = a.Extent;
             long n = rows * cols;
             string kind = ev.VectorKind;
 
-            // A conversion needs no fp32 step between the two types.
+            // A conversion needs no fp32 step between the two types: one v.cvt, which takes the narrow side's tokens.
             if (kind == "copy" && IsF32(a.Type) != IsF32(o.Type))
             {
-                int wait = IsF32(a.Type) ? 0 : ev.FirstRead ? a.Full : 0, signal = IsF32(a.Type) ? 0 : ev.LastRead ? a.Empty : 0;
+                int wait = 0, signal = 0;
                 if (IsF32(a.Type))
                 {
-                    Own(a);
+                    Touch(a, ev.FirstRead, ev.LastRead, waits, signals);
+                }
+                else
+                {
+                    (wait, signal) = (ev.FirstRead ? a.Full : 0, ev.LastRead ? a.Empty : 0);
                 }
 
-                o.Writes++;
-                o.Extent = (rows, cols);
+                long from = a.Slot, to = Write(o, (rows, cols), waits, signals);
                 if (!IsF32(o.Type))
                 {
                     (wait, signal) = (o.Empty, o.Full);
                 }
-                else
-                {
-                    Own(o);
-                }
 
-                _v.Synced([.. VectorCode.CvtLines(o.Slot, a.Slot, n, TypeName(a.Type), TypeName(o.Type))], wait, signal);
+                _v.Synced([.. VectorCode.CvtLines(to, from, n, TypeName(a.Type), TypeName(o.Type))], wait, signal);
                 return;
             }
 
-            VAddr x = Operand(a, 0, ev.FirstRead, ev.LastRead);
-            VAddr? y = ev.Tile2 is { } b ? Operand(b, 1, ev.FirstRead2, ev.LastRead2) : null;
+            VAddr x = Operand(a, 0, ev.FirstRead, ev.LastRead, waits, signals);
+            VAddr? y = ev.Tile2 is { } b ? Operand(b, 1, ev.FirstRead2, ev.LastRead2, waits, signals) : null;
             var bExtent = ev.Tile2?.Extent;
-            o.Writes++;
-            o.Extent = (rows, cols);
-            VAddr dst = IsF32(o.Type) ? o.Slot : scratch.F32[0];
-            if (IsF32(o.Type))
-            {
-                Own(o);
-            }
-
+            long slot = Write(o, (rows, cols), waits, signals);
+            VAddr dst = IsF32(o.Type) ? slot : scratch.F32[0];
             if (ev.Scalar is { } c)
             {
                 _v.Bin(kind, dst, x, scratch.Const(c), n, bcast: true);
@@ -188,29 +250,30 @@ public static partial class TileLowering
 
             if (!IsF32(o.Type))
             {
-                _v.Synced([.. VectorCode.CvtLines(o.Slot, dst, n, "f32", TypeName(o.Type))], o.Empty, o.Full);
+                _v.Synced([.. VectorCode.CvtLines(slot, dst, n, "f32", TypeName(o.Type))], o.Empty, o.Full);
             }
         }
 
         private void Reduce(Event ev)
         {
-            Buf a = ev.Tile!, o = ev.Out!;
-            Own(a);
-            Own(o);
-            var (rows, cols) = a.Extent;
-            string op = ev.VectorKind == "sum" ? "rsum" : "rmax";
-            long src = a.Slot;
-            o.Writes++;
-            o.Extent = (rows, 1);
-            long dst = o.Slot;
-            if (rows == 1)
+            var waits = new List<int>();
+            var signals = new List<int>();
+            Place(_v.Collect(() =>
             {
-                _v.Reduce(op, dst, src, cols, scratch.Tmp);
-            }
-            else
-            {
-                _v.Rows((int)rows, 4 * cols, () => _v.Reduce(op, VAddr.R2(dst), VAddr.R1(src), cols, scratch.Tmp));
-            }
+                Buf a = ev.Tile!, o = ev.Out!;
+                Touch(a, ev.FirstRead, ev.LastRead, waits, signals);
+                var (rows, cols) = a.Extent;
+                string op = ev.VectorKind == "sum" ? "rsum" : "rmax";
+                long src = a.Slot, dst = Write(o, (rows, 1), waits, signals);
+                if (rows == 1)
+                {
+                    _v.Reduce(op, dst, src, cols, scratch.Tmp);
+                }
+                else
+                {
+                    _v.Rows((int)rows, 4 * cols, () => _v.Reduce(op, VAddr.R2(dst), VAddr.R1(src), cols, scratch.Tmp));
+                }
+            }), waits, signals);
         }
     }
 }

@@ -91,7 +91,9 @@ public static partial class TileLowering
             }
         }
 
-        var scratch = VectorScratch.Plan(pb, events.Where(e => e.Kind is "vector" or "reduce").Select(e => (e.Kind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), () => ++sem);
+        var vectorOps = events.Where(e => e.Kind is "vector" or "reduce").ToList();
+        bool carriers = vectorOps.Any(e => new[] { e.Tile, e.Tile2, e.Out }.Any(b => b is not null && b.Queues.Count > 1 && IsF32(b.Type)));
+        var scratch = VectorScratch.Plan(pb, vectorOps.Select(e => (e.Kind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), carriers, () => ++sem);
 
         if (sem > t.Semaphores)
         {

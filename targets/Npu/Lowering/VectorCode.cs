@@ -25,14 +25,44 @@ public sealed class VectorCode(ProgramBuilder pb)
     public const int MaxN = 65535;
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
+    private List<string>? _sink;
+
     public ProgramBuilder Pb { get; } = pb;
+
+    /// <summary>The lines <paramref name="emit"/> writes, collected instead of written (to place tokens on them first).</summary>
+    public List<string> Collect(Action emit)
+    {
+        var outer = _sink;
+        _sink = [];
+        try
+        {
+            emit();
+            return _sink;
+        }
+        finally
+        {
+            _sink = outer;
+        }
+    }
+
+    private void Put(string line)
+    {
+        if (_sink is not null)
+        {
+            _sink.Add(line);
+        }
+        else
+        {
+            Pb.Line(line);
+        }
+    }
 
     /// <summary>Writes <paramref name="lines"/>, with <paramref name="wait"/> on the first and <paramref name="signal"/> on the last.</summary>
     public void Synced(List<string> lines, int wait, int signal)
     {
         for (int i = 0; i < lines.Count; i++)
         {
-            Pb.Line(lines[i] + ProgramBuilder.Sync(i == 0 ? wait : 0, i == lines.Count - 1 ? signal : 0));
+            Put(lines[i] + ProgramBuilder.Sync(i == 0 ? wait : 0, i == lines.Count - 1 ? signal : 0));
         }
     }
 
@@ -51,7 +81,7 @@ public sealed class VectorCode(ProgramBuilder pb)
     {
         for (long o = 0; o < n; o += MaxN)
         {
-            Pb.Line(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} b={(bcast ? b : b + (4 * o))} n={Math.Min(MaxN, n - o)}{(bcast ? " bcast=1" : "")}"));
+            Put(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} b={(bcast ? b : b + (4 * o))} n={Math.Min(MaxN, n - o)}{(bcast ? " bcast=1" : "")}"));
         }
     }
 
@@ -59,7 +89,7 @@ public sealed class VectorCode(ProgramBuilder pb)
     {
         for (long o = 0; o < n; o += MaxN)
         {
-            Pb.Line(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
+            Put(string.Create(Ci, $"v.{op} dst={dst + (4 * o)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
         }
     }
 
@@ -68,7 +98,7 @@ public sealed class VectorCode(ProgramBuilder pb)
     {
         for (long o = 0; o < n; o += MaxN)
         {
-            Pb.Line(string.Create(Ci, $"v.{op} dst={(o == 0 ? dst : tmp)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
+            Put(string.Create(Ci, $"v.{op} dst={(o == 0 ? dst : tmp)} a={a + (4 * o)} n={Math.Min(MaxN, n - o)}"));
             if (o > 0)
             {
                 Bin(op == "rsum" ? "add" : "max", dst, dst, tmp, 1);
@@ -79,12 +109,12 @@ public sealed class VectorCode(ProgramBuilder pb)
     /// <summary>A loop over <paramref name="count"/> rows: r1 steps by <paramref name="rowBytes"/> (an fp32 row), r2 by 4 (a scalar).</summary>
     public void Rows(int count, long rowBytes, Action body)
     {
-        Pb.Line("set rd=r1 imm=0");
-        Pb.Line("set rd=r2 imm=0");
-        Pb.Line(string.Create(Ci, $"loop count={count}"));
+        Put("set rd=r1 imm=0");
+        Put("set rd=r2 imm=0");
+        Put(string.Create(Ci, $"loop count={count}"));
         body();
-        Pb.Line(string.Create(Ci, $"addi rd=r1 rs=r1 imm={rowBytes}"));
-        Pb.Line("addi rd=r2 rs=r2 imm=4");
-        Pb.Line("endloop");
+        Put(string.Create(Ci, $"addi rd=r1 rs=r1 imm={rowBytes}"));
+        Put("addi rd=r2 rs=r2 imm=4");
+        Put("endloop");
     }
 }

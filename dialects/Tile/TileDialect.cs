@@ -62,7 +62,7 @@ public sealed class TileDialect : Dialect
     public static readonly string[] BinaryKinds = ["add", "sub", "mul", "max", "min"], UnaryKinds = ["exp", "silu", "gelu", "rsqrt", "recip", "copy"];
 
     public static readonly OpDef Vector = OpDef.Define("tile.vector",
-            "dst = kind(a[, b | scalar]) element-wise in fp32, rounded once to dst's type; b may be a column [R x 1], a row [1 x C] or one element [1 x 1] broadcast over a [R x C]")
+            "dst = kind(a[, b | scalar]) element-wise in fp32, rounded once to dst's type; b may be a column [R x 1], a row [1 x C] or one element [1 x 1] broadcast over a [R x C]; copy also widens i1/i8")
         .VariadicOperand("operands", Sram)
         .Attr("kind", AC.OneOf([.. BinaryKinds, .. UnaryKinds]))
         .OptionalAttr("scalar", AC.Float)
@@ -76,7 +76,14 @@ public sealed class TileDialect : Dialect
         .Attr("kind", AC.OneOf(ReduceKinds))
         .Verify(VerifyReduce);
 
-    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain, Vector, Reduce];
+    public static readonly OpDef Causal = OpDef.Define("tile.causal",
+            "scores[i][j] += −1e30 where key j comes after query i, j > (i mod period) + offset: the causal mask of one block (f32)")
+        .Operand("scores", Sram)
+        .Attr("offset", AC.Int).Attr("period", AC.Int)
+        .Verify(op => ((ShapedType)op.Operand(0)!.Type).ElementType is FloatType { Width: 32 } && Shape(op.Operand(0)).Length == 2
+            && ((IntegerAttr)op.GetAttr("period")!).Value >= 1 ? null : "needs an f32 [R x C] tile and period >= 1");
+
+    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain, Vector, Reduce, Causal];
 
     private static TypeConstraint Space(MemorySpace s) =>
         new($"memref in {s.ToString().ToLowerInvariant()}", t => t is MemRefType m && m.Space == s && m.HasStaticShape);
@@ -168,9 +175,11 @@ public sealed class TileDialect : Dialect
             return $"{kind} takes {arity} operand(s){(scalar ? " and the scalar" : "")} and a destination";
         }
 
-        if (op.Operands.Any(v => ((ShapedType)v!.Type).ElementType is not FloatType))
+        // A copy may widen an integer tile (a bool or int8 mask) to float; everything else is float.
+        if (op.Operands.Skip(kind == "copy" ? 1 : 0).Any(v => ((ShapedType)v!.Type).ElementType is not FloatType)
+            || ((ShapedType)op.Operand(0)!.Type).ElementType is not (FloatType or IntegerType { Width: 1 or 8 }))
         {
-            return "operands and destination must be float tiles";
+            return "operands and destination must be float tiles (a copy's source may also be i1 or i8)";
         }
 
         long[] a = Shape(op.Operand(0)), dst = Shape(op.Operand(op.NumOperands - 1));

@@ -248,7 +248,8 @@ public static class NpuModelLowering
         switch (op.Name)
         {
             case "tile.dispatch":
-                return TileLowering.Emit(pb, op, [.. ins, .. outs]);
+                long done = TileLowering.Emit(pb, op, [.. ins, .. outs]);
+                return op.GetAttr("npu.macs") is IntegerAttr work ? work.Value : done;
             case "graph.mat_mul" when NpuMatmulLowering.IsGemv(op):
                 var form = NpuMatmulForm.Of(op).Form!;
                 var plan = GemvKernel.Plan(pb.Target, (int)form.N, (int)form.K) ?? throw Unsupported(op, $"the GEMV kernel does not fit target {pb.Target.Name}");

@@ -12,7 +12,7 @@ public static class NpuPipelines
         "func.func(" +
         (dims.Length > 0 ? $"graph-specialize{{dims={Quote(dims)}}}," : "") +
         "graph-shape-infer,canonicalize,graph-raise-norms,graph-raise-activations,graph-raise-rope,graph-raise-attention," +
-        $"canonicalize,cse,dce,graph-shape-infer,demote-f32{{to={precision}}},npu-partition,npu-tile{{config={Quote(config)}}},npu-matmul-to-tile,npu-vector-to-tile{{config={Quote(config)}}}),npu-lower{{config={Quote(config)} function={Quote(function)}}}";
+        $"canonicalize,cse,dce,graph-shape-infer,demote-f32{{to={precision}}},npu-partition,npu-tile{{config={Quote(config)}}},npu-matmul-to-tile,npu-vector-to-tile{{config={Quote(config)}}},npu-attention-to-tile{{config={Quote(config)}}}),npu-lower{{config={Quote(config)} function={Quote(function)}}}";
 
     /// <summary><paramref name="optimization"/> (a <c>builtin.module(...)</c> pipeline, or the name of one in
     /// <paramref name="registry"/> such as O2) followed by <see cref="Lowering"/>.</summary>

@@ -17,6 +17,9 @@ public static partial class TileLowering
     {
         private readonly ProgramBuilder _pb;
         private readonly List<float> _consts = [];
+
+        /// <summary>Causal mask rows in <see cref="_consts"/>: (tile width, index of the row's first value).</summary>
+        private readonly List<(long Width, int At)> _rows = [];
         private long _constRaw, _constDram;
         private int _constSem;
 
@@ -29,7 +32,7 @@ public static partial class TileLowering
         public long Sync { get; private set; } = -1;
         public long Consts { get; private set; } = -1;
 
-        /// <summary>Sizes the scratch for <paramref name="ops"/> (kind, a, b, dst, scalar) and allocates it; a new
+        /// <summary>Sizes the scratch for <paramref name="ops"/> (the vector kind, or reduce/causal; a, b, dst, scalar) and allocates it; a new
         /// semaphore from <paramref name="newSem"/> orders the constants' load before their first use.</summary>
         public static VectorScratch Plan(ProgramBuilder pb, IEnumerable<(string Kind, MemRefType A, MemRefType? B, MemRefType Dst, float? Scalar)> ops, bool carriers, Func<int> newSem)
         {
@@ -38,10 +41,27 @@ public static partial class TileLowering
             bool tmp = false;
             foreach (var (kind, a, b, dst, scalar) in ops)
             {
+                if (kind == "causal")
+                {
+                    long width = a.Shape![^1].Size;
+                    if (!s._rows.Any(r => r.Width == width))
+                    {
+                        s._rows.Add((width, s._consts.Count));
+                        s._consts.AddRange(Enumerable.Repeat(0f, (int)width).Concat(Enumerable.Repeat(-1e30f, (int)width)));
+                    }
+
+                    continue;
+                }
+
                 if (kind == "reduce")
                 {
                     tmp |= a.Shape![^1].Size > VectorCode.MaxN;
                     continue;
+                }
+
+                if (kind == "copy" && IsF32(a) != IsF32(dst))
+                {
+                    continue;   // one v.cvt, no fp32 step
                 }
 
                 if (!IsF32(a) || !IsF32(dst))
@@ -89,6 +109,9 @@ public static partial class TileLowering
         }
 
         public long Const(float v) => Consts + (4L * _consts.FindIndex(c => BitConverter.SingleToInt32Bits(c) == BitConverter.SingleToInt32Bits(v)));
+
+        /// <summary>The SRAM address of <paramref name="width"/> zeros followed by <paramref name="width"/> × −1e30.</summary>
+        public long MaskRow(long width) => Consts + (4L * _rows.First(r => r.Width == width).At);
     }
 
     private static bool IsF32(ShapedType t) => t.ElementType is FloatType { Width: 32 };
@@ -125,9 +148,14 @@ public static partial class TileLowering
             }
         }
 
-        /// <summary>Starts a write of <paramref name="o"/> (the next copy) and returns where it goes.</summary>
-        private static long Write(Buf o, (long Rows, long Cols) extent, List<int> waits, List<int> signals)
+        /// <summary>Starts a write of <paramref name="o"/> (the next copy, or the same one in place) and returns where it goes.</summary>
+        private static long Write(Buf o, (long Rows, long Cols) extent, List<int> waits, List<int> signals, bool inPlace = false)
         {
+            if (inPlace)
+            {
+                return o.Slot;
+            }
+
             o.Writes++;
             o.Extent = extent;
             if (o.Full != 0 && IsF32(o.Type))
@@ -205,7 +233,7 @@ public static partial class TileLowering
                     (wait, signal) = (ev.FirstRead ? a.Full : 0, ev.LastRead ? a.Empty : 0);
                 }
 
-                long from = a.Slot, to = Write(o, (rows, cols), waits, signals);
+                long from = a.Slot, to = Write(o, (rows, cols), waits, signals, ev.InPlace);
                 if (!IsF32(o.Type))
                 {
                     (wait, signal) = (o.Empty, o.Full);
@@ -218,7 +246,7 @@ public static partial class TileLowering
             VAddr x = Operand(a, 0, ev.FirstRead, ev.LastRead, waits, signals);
             VAddr? y = ev.Tile2 is { } b ? Operand(b, 1, ev.FirstRead2, ev.LastRead2, waits, signals) : null;
             var bExtent = ev.Tile2?.Extent;
-            long slot = Write(o, (rows, cols), waits, signals);
+            long slot = Write(o, (rows, cols), waits, signals, ev.InPlace);
             VAddr dst = IsF32(o.Type) ? slot : scratch.F32[0];
             if (ev.Scalar is { } c)
             {
@@ -252,6 +280,30 @@ public static partial class TileLowering
             {
                 _v.Synced([.. VectorCode.CvtLines(slot, dst, n, "f32", TypeName(o.Type))], o.Empty, o.Full);
             }
+        }
+
+        /// <summary>Row r of the scores sees keys j ≤ (r mod period) + offset: the rest get −1e30 added from a constant row of
+        /// cols zeros then cols × −1e30, read at the window that starts cols − visible into it.</summary>
+        private void Causal(Event ev)
+        {
+            var waits = new List<int>();
+            var signals = new List<int>();
+            Place(_v.Collect(() =>
+            {
+                Buf a = ev.Tile!;
+                Touch(a, ev.FirstRead, ev.LastRead, waits, signals);
+                var (rows, cols) = a.Extent;
+                long offset = ev.Index[0], period = ev.Index[1], width = a.Type.Shape![^1].Size, row = scratch.MaskRow(width);
+                for (long r = 0; r < rows; r++)
+                {
+                    long visible = (r % period) + offset + 1;
+                    if (visible < cols)
+                    {
+                        long at = a.Slot + (r * cols * 4);
+                        _v.Bin("add", at, at, row + (4 * (width - Math.Max(visible, 0))), cols);
+                    }
+                }
+            }), waits, signals);
         }
 
         private void Reduce(Event ev)

@@ -53,6 +53,9 @@ public static partial class TileLowering
         public bool FirstRead2 { get; set; }
         public bool LastRead { get; set; }
         public bool LastRead2 { get; set; }
+
+        /// <summary>A vector op writing one of the tiles it reads.</summary>
+        public bool InPlace => Out is not null && (ReferenceEquals(Out, Tile) || ReferenceEquals(Out, Tile2));
     }
 
     /// <summary>Emits the dispatch's instructions (not its entry or <c>end</c>); <paramref name="bindings"/> are the DRAM
@@ -91,9 +94,9 @@ public static partial class TileLowering
             }
         }
 
-        var vectorOps = events.Where(e => e.Kind is "vector" or "reduce").ToList();
+        var vectorOps = events.Where(e => e.Kind is "vector" or "reduce" or "causal").ToList();
         bool carriers = vectorOps.Any(e => new[] { e.Tile, e.Tile2, e.Out }.Any(b => b is not null && b.Queues.Count > 1 && IsF32(b.Type)));
-        var scratch = VectorScratch.Plan(pb, vectorOps.Select(e => (e.Kind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), carriers, () => ++sem);
+        var scratch = VectorScratch.Plan(pb, vectorOps.Select(e => (e.Kind == "vector" ? e.VectorKind : e.Kind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), carriers, () => ++sem);
 
         if (sem > t.Semaphores)
         {
@@ -167,6 +170,9 @@ public static partial class TileLowering
                         Out = bufs[op.Operand(1)!], VectorKind = ((StringAttr)op.GetAttr("kind")!).Value,
                     });
                     break;
+                case "tile.causal":
+                    events.Add(new Event("causal", bufs[op.Operand(0)!], null, null, null, [Attr(op, "offset"), Attr(op, "period")], false) { Out = bufs[op.Operand(0)!] });
+                    break;
                 case "tile.alloc" or "arith.constant":
                     break;
                 default:
@@ -233,15 +239,20 @@ public static partial class TileLowering
                 case "store":
                     Read(ev.Tile!, ev, false);
                     break;
-                case "vector" or "reduce":
+                case "vector" or "reduce" or "causal":
                     Read(ev.Tile!, ev, false);
                     if (ev.Tile2 is { } second)
                     {
                         Read(second, ev, true);
                     }
 
-                    Write(ev.Out!, null);
-                    fresh.Add(ev.Out!);
+                    // An op updating a tile in place reads it; only a new value (another tile) is a write.
+                    if (!ev.InPlace)
+                    {
+                        Write(ev.Out!, null);
+                        fresh.Add(ev.Out!);
+                    }
+
                     break;
             }
         }
@@ -261,11 +272,12 @@ public static partial class TileLowering
     {
         FloatType { Width: 32 } => 4,
         FloatType { Width: 16 } => 2,
-        IntegerType { Width: 8 } => 1,
+        IntegerType { Width: 8 or 1 } => 1,
         _ => throw NpuCodes.Error(NpuCodes.LowerUnsupported, "tile", $"no NPU tiles of {t.ElementType}"),
     };
 
-    private static string TypeName(ShapedType t) => t.ElementType.Text;
+    /// <summary>The ISA's name of a tile's element type (a bool is a byte the vector unit reads as i8).</summary>
+    private static string TypeName(ShapedType t) => t.ElementType is IntegerType { Width: 1 } ? "i8" : t.ElementType.Text;
 
     /// <summary>Writes the instructions of each event, with the tokens <see cref="Plan"/> decided.</summary>
     private sealed partial class Emitter(ProgramBuilder pb, Dictionary<Value, TensorDecl> dram, VectorScratch scratch)
@@ -293,6 +305,9 @@ public static partial class TileLowering
                     return 0;
                 case "reduce":
                     Reduce(ev);
+                    return 0;
+                case "causal":
+                    Causal(ev);
                     return 0;
                 default:
                     Store(ev);

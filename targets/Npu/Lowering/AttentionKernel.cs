@@ -52,6 +52,12 @@ public static partial class AttentionKernel
             foreach (int bc in bcOptions)
             {
                 int br = nh * ns;
+                if (s.Mask is { } mk && MaskRows(mk, nh, ns) is var mr && mr != 1 && mr != br)
+                {
+                    why ??= "a mask tile must hold every row of the block or one row for all";
+                    continue;
+                }
+
                 if (AttentionPlan.Misfit(t, s, br, bc, elem) is { } m)
                 {
                     why ??= m;
@@ -72,6 +78,10 @@ public static partial class AttentionKernel
         return best ?? throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name,
             $"attention with head dim D={s.D}, T={s.T} does not fit target {t.Name}: even the smallest blocks ({why})");
     }
+
+    /// <summary>Rows of a block's mask tile: one per head only if the mask has heads, one per position only if it has rows.
+    /// The block's scores add it whole (as many rows as the block) or as one row broadcast to all.</summary>
+    public static int MaskRows(AttentionMask mk, int nh, int ns) => (mk.Heads > 1 ? nh : 1) * (mk.Rows > 1 ? ns : 1);
 
     private static void Validate(NpuTarget t, AttentionShape s)
     {

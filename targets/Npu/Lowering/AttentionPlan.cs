@@ -22,7 +22,7 @@ public sealed record AttentionMask(string Type, int Heads, int Rows)
 
     /// <summary>Distinct mask rows a block of <paramref name="rb"/> needs: one per head only if the mask has heads, one per
     /// position only if it has rows.</summary>
-    internal (int Heads, int Rows) Tile(RowBlock rb) => (Heads > 1 ? rb.Nh : 1, Rows > 1 ? rb.Ns : 1);
+    public (int Heads, int Rows) Tile(RowBlock rb) => (Heads > 1 ? rb.Nh : 1, Rows > 1 ? rb.Ns : 1);
 }
 
 /// <summary>Query rows per block (<see cref="Br"/> = <see cref="HeadsPerBlock"/> × <see cref="RowsPerHead"/>) and keys per
@@ -31,17 +31,17 @@ public sealed record AttentionMask(string Type, int Heads, int Rows)
 public sealed record AttentionTiles(int Br, int Bc, int HeadsPerBlock, int RowsPerHead, long EstimatedCycles);
 
 /// <summary>A block of query rows: heads [H0, H0+Nh) of one group, positions [S0, S0+Ns); row r is head H0 + r / Ns, position S0 + r % Ns.</summary>
-internal readonly record struct RowBlock(int Group, int H0, int Nh, int S0, int Ns)
+public readonly record struct RowBlock(int Group, int H0, int Nh, int S0, int Ns)
 {
     public int Rows => Nh * Ns;
 }
 
 /// <summary>One (row block, key block) pair. <see cref="First"/>/<see cref="Last"/>: first/last key block of its row block;
 /// <see cref="Masked"/>: some row of the block cannot see some key of it (causal diagonal).</summary>
-internal readonly record struct AttnStep(int Rb, int J0, int Bc, bool First, bool Last, bool Masked);
+public readonly record struct AttnStep(int Rb, int J0, int Bc, bool First, bool Last, bool Masked);
 
 /// <summary>SRAM placement of every buffer (byte offsets, each 64-byte aligned) and accumulator rows.</summary>
-internal sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K, long[] V, long[] S, long[] Pv, long O, long[] Out,
+public sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K, long[] V, long[] S, long[] Pv, long O, long[] Out,
     long[] M, long[] Alpha, long[] L, long Mx, long Rs, long Linv, long[] MaskIn, long MaskF, long End, int AccS, int AccPv, int AccRows)
 {
     /// <param name="alloc">Allocates a named SRAM buffer (the kernel's <see cref="ProgramBuilder.Alloc"/>); null lays
@@ -62,6 +62,8 @@ internal sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K
         long cst = Take("consts", (16 * 4) + (2L * bc * 4)), mask = cst + (16 * 4);
         long[] q = Two("q", (long)br * d * e), k = Two("k", (long)bc * d * e), v = Two("v", (long)bc * d * e), s = Two("s", (long)br * bc * 4), pv = Two("pv", (long)br * d * 4);
         long o = Take("o", (long)br * d * 4);
+        // P narrowed to the element type for the P·V product, double-buffered like S.
+        Two("p", (long)br * bc * e);
         long[] outb = Two("out", (long)br * d * e), m = Two("m", br * 4L), alpha = Two("alpha", br * 4L), l = Two("l", br * 4L);
         long mx = Take("mx", br * 4L), rs = Take("rs", br * 4L), linv = Take("linv", br * 4L);
 
@@ -73,11 +75,11 @@ internal sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K
         return new AttentionLayout(cst, mask, q, k, v, s, pv, o, outb, m, alpha, l, mx, rs, linv, maskIn, maskF, at, 0, accS, accS + accPv);
     }
 
-    internal static int Ceil(int a, int b) => (a + b - 1) / b;
+    public static int Ceil(int a, int b) => (a + b - 1) / b;
 }
 
 /// <summary>Block schedule, resource checks and the cost estimate behind <see cref="AttentionKernel.Tiles"/>.</summary>
-internal static class AttentionPlan
+public static class AttentionPlan
 {
     public static List<RowBlock> RowBlocks(AttentionShape s, AttentionTiles tl)
     {

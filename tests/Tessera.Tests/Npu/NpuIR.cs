@@ -19,7 +19,7 @@ public static class NpuIR
     {
         var copy = module.Clone(ctx, new IRMapping());
         var diags = new DiagnosticBag();
-        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), $"builtin.module(func.func(npu-matmul-to-tile,npu-vector-to-tile{{config=\"{config}\"}}),npu-lower{{config=\"{config}\" function=\"{function}\"}})", diags);
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), $"builtin.module(func.func(npu-matmul-to-tile,npu-vector-to-tile{{config=\"{config}\"}},npu-attention-to-tile{{config=\"{config}\"}}),npu-lower{{config=\"{config}\" function=\"{function}\"}})", diags);
         Assert.True(pm is not null && pm.Run(copy, diags).Succeeded, diags.Render());
         return FromProgram(copy.Regions[0].Operations.Single(o => o.Name == NpuDialect.Program.Name));
     }

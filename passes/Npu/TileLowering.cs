@@ -18,9 +18,9 @@ namespace Tessera.Passes.Npu;
 /// <c>full</c>, the last one before the buffer's next write signals <c>empty</c>. Queues run in order, so each wait takes
 /// the token of the write it depends on. The accumulator is used by the matrix queue alone and needs no token.</para>
 /// </summary>
-public static class TileLowering
+public static partial class TileLowering
 {
-    private sealed class Buf(string name, MemRefType type, int copies)
+    private sealed partial class Buf(string name, MemRefType type, int copies)
     {
         public string Name { get; } = name;
         public MemRefType Type { get; } = type;
@@ -38,7 +38,7 @@ public static class TileLowering
     }
 
     /// <summary>One unrolled tile op: its kind, buffers and DRAM side (for moves), with the loop indices applied.</summary>
-    private sealed record Event(string Kind, Buf? Tile, Buf? Tile2, Buf? Acc, Value? Mem, long[] Index, bool Transpose)
+    private sealed partial record Event(string Kind, Buf? Tile, Buf? Tile2, Buf? Acc, Value? Mem, long[] Index, bool Transpose)
     {
         /// <summary>What a tile.vector writes (its other buffers are what it reads).</summary>
         public Buf? Out { get; init; }
@@ -132,6 +132,9 @@ public static class TileLowering
                     }
 
                     break;
+                case "tile.load" or "tile.store" or "tile.gather" or "tile.view" when IsMoveOp(op):
+                    AddMove(op, bufs, () => Idx(2), events);
+                    break;
                 case "tile.load":
                     events.Add(new Event("load", bufs[op.Operand(1)!], null, null, op.Operand(0), Idx(2), op.GetAttr("transpose") is not null));
                     break;
@@ -200,7 +203,7 @@ public static class TileLowering
                     Write(ev.Tile, key);
                     fresh.Add(ev.Tile);
                     break;
-                case "drain":
+                case "drain" or "gather":
                     Write(ev.Tile!, null);
                     fresh.Add(ev.Tile!);
                     break;
@@ -240,6 +243,9 @@ public static class TileLowering
         FloatType { Width: 32 } => 4,
         FloatType { Width: 16 } => 2,
         IntegerType { Width: 8 } => 1,
+        IntegerType { Width: 64 } => 8,   // moved (ids, int tensors), never computed on
+        IntegerType { Width: 32 } => 4,
+        IntegerType { Width: 1 } => 1,
         _ => throw NpuCodes.Error(NpuCodes.LowerUnsupported, "tile", $"no NPU tiles of {t.ElementType}"),
     };
 
@@ -256,6 +262,9 @@ public static class TileLowering
         {
             switch (ev.Kind)
             {
+                case "load" or "store" or "gather" when ev.Move is not null:
+                    EmitMove(pb, dram, ev);
+                    return 0;
                 case "load" when !ev.Skip:
                     Load(ev);
                     return 0;

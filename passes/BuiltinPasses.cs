@@ -25,6 +25,7 @@ public static class BuiltinPasses
         Register(register, () => new NpuTilePass());
         Register(register, () => new NpuMatmulToTilePass());
         Register(register, () => new NpuVectorToTilePass());
+        Register(register, () => new NpuMoveToTilePass());
         Register(register, () => new NpuLowerPass());
     }
 

@@ -327,12 +327,16 @@ public sealed class NpuMoveToTilePass : Pass
         idBuf.NameHint = "idtile";
         var rows = TileBuild.Alloc(ib, loc, "rows", k, g.Cols, elem, MemorySpace.Sram, 2);
         var zero = TileBuild.Zero(ib, loc);
-        Loops(ib, loc, [g.Count, g.Cols], [k, g.Cols], zero, (b, idx) =>
+        if (g.Count > 0)
         {
-            b.Create(TileDialect.Load, loc, [ids, idBuf, idx[0]], []);
-            b.Create(TileDialect.Gather, loc, [table, idBuf, rows], []);
-            b.Create(TileDialect.Store, loc, [rows, y, .. idx], []);
-        });
+            Loops(ib, loc, [g.Count, g.Cols], [k, g.Cols], zero, (b, idx) =>
+            {
+                b.Create(TileDialect.Load, loc, [ids, idBuf, idx[0]], []);
+                b.Create(TileDialect.Gather, loc, [table, idBuf, rows], []);
+                b.Create(TileDialect.Store, loc, [rows, y, .. idx], []);
+            });
+        }
+
         Replace(op, dispatch);
     }
 

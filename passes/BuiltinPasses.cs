@@ -26,6 +26,7 @@ public static class BuiltinPasses
         Register(register, () => new NpuMatmulToTilePass());
         Register(register, () => new NpuVectorToTilePass());
         Register(register, () => new NpuAttentionToTilePass());
+        Register(register, () => new NpuMoveToTilePass());
         Register(register, () => new NpuLowerPass());
     }
 

@@ -13,7 +13,7 @@ namespace Tessera.Dialects.Tile;
 /// memref (ragged last tiles). A <c>tile.alloc</c> with <c>buffers = N</c> holds N copies of its tile, used in turn by the
 /// loads and drains that write it, so a target may overlap moving one with computing on another.</para>
 /// </summary>
-public sealed class TileDialect : Dialect
+public sealed partial class TileDialect : Dialect
 {
     public override string Name => "tile";
 
@@ -43,6 +43,7 @@ public sealed class TileDialect : Dialect
     public static readonly OpDef Load = OpDef.Define("tile.load", "dst = the tile of src at [indices], over src's trailing dims (with transpose: dst[i][j] = src[r + j][c + i])")
         .Operand("src", Dram).Operand("dst", Sram).VariadicOperand("indices", TC.Index)
         .OptionalAttr("transpose", AC.Unit)
+        .OptionalAttr("low", AC.IntArray).OptionalAttr("high", AC.IntArray).OptionalAttr("padding", AC.Typed)
         .Verify(op => VerifyMove(op, op.Operand(0), op.Operand(1)));
 
     public static readonly OpDef Store = OpDef.Define("tile.store", "the tile of dst at [indices] = src (with transpose: dst[r + j][c + i] = src[i][j])")
@@ -83,7 +84,16 @@ public sealed class TileDialect : Dialect
         .Verify(op => ((ShapedType)op.Operand(0)!.Type).ElementType is FloatType { Width: 32 } && Shape(op.Operand(0)).Length == 2
             && ((IntegerAttr)op.GetAttr("period")!).Value >= 1 ? null : "needs an f32 [R x C] tile and period >= 1");
 
-    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain, Vector, Reduce, Causal];
+    public static readonly OpDef View = OpDef.Define("tile.view", "a strided view of a dram memref: result[j] = src[offsets + j * steps], its dims in perm's order")
+        .Operand("src", Dram).Result("view", Dram)
+        .Attr("offsets", AC.IntArray).OptionalAttr("steps", AC.IntArray).OptionalAttr("perm", AC.IntArray)
+        .Verify(VerifyView);
+
+    public static readonly OpDef Gather = OpDef.Define("tile.gather", "dst[r] = row ids[r] of table (the ids a tile of i64 in sram)")
+        .Operand("table", Dram).Operand("ids", Sram).Operand("dst", Sram)
+        .Verify(VerifyGather);
+
+    public override IEnumerable<OpDef> Ops => [Dispatch, Alloc, For, Load, Store, Mma, Drain, Vector, Reduce, Causal, View, Gather];
 
     private static TypeConstraint Space(MemorySpace s) =>
         new($"memref in {s.ToString().ToLowerInvariant()}", t => t is MemRefType m && m.Space == s && m.HasStaticShape);
@@ -135,6 +145,12 @@ public sealed class TileDialect : Dialect
     private static string? VerifyMove(Operation op, Value? mem, Value? tile)
     {
         long[] m = Shape(mem), t = Shape(tile);
+        if (VerifyPadding(op, m) is { } padWhy)
+        {
+            return padWhy;
+        }
+
+        m = Padded(op, m);
         if (op.NumOperands - 2 != m.Length)
         {
             return $"needs {m.Length} indices, one per dram dim";

@@ -3,9 +3,9 @@ using Tessera.Npu.Lowering;
 namespace Tessera.Passes.Npu;
 
 /// <summary>
-/// Slice, concat, split and any transpose as DMA stride patterns (<see cref="DmaKernels.Copy"/>): each output (or input, for concat)
-/// is one strided view of the other side, so the kernel is loads and stores only. Works for any element type the
-/// bundle stores; the bounds, axes and split sizes must be compile-time constants because DMA addresses are.
+/// What slice and pad need to run as DMA (npu-move-to-tile writes them as tile.dispatch moves of strided or padded
+/// views): bounds, pads and pad values known at compile time, because DMA addresses and descriptors are. Works for any
+/// element type the bundle stores.
 /// </summary>
 public static class NpuDataMovement
 {
@@ -22,71 +22,9 @@ public static class NpuDataMovement
             : null;
     }
 
-    /// <summary>The copies that implement the op, with the operands' and results' DRAM addresses.</summary>
-    public static List<StridedCopy> Copies(Operation op, IReadOnlyList<long> ins, IReadOnlyList<long> outs)
-    {
-        int e = NpuPlacement.ElementBytes(op.Result(0).Type);
-        var copies = new List<StridedCopy>();
-        switch (op.Name)
-        {
-            case "graph.concat":
-            {
-                var o = NpuPlacement.Shape(op.Result(0));
-                int axis = Axis(op, "axis", 0, o.Length);
-                var os = DmaKernels.DenseStrides(o, e);
-                long at = 0;
-                for (int i = 0; i < op.NumOperands; i++)
-                {
-                    var s = NpuPlacement.Shape(op.Operand(i));
-                    copies.Add(new StridedCopy(s, DmaKernels.DenseStrides(s, e), ins[i], os, outs[0] + (at * os[axis])));
-                    at += s[axis];
-                }
-
-                break;
-            }
-
-            case "graph.split":
-            {
-                var x = NpuPlacement.Shape(op.Operand(0));
-                int axis = Axis(op, "axis", 0, x.Length);
-                var xs = DmaKernels.DenseStrides(x, e);
-                long at = 0;
-                for (int j = 0; j < op.NumResults; j++)
-                {
-                    var s = NpuPlacement.Shape(op.Result(j));
-                    copies.Add(new StridedCopy(s, xs, ins[0] + (at * xs[axis]), DmaKernels.DenseStrides(s, e), outs[j]));
-                    at += s[axis];
-                }
-
-                break;
-            }
-
-            case "graph.transpose":
-            {
-                // Output index j reads input index perm⁻¹: output dim d walks input dim perm[d].
-                var xs = DmaKernels.DenseStrides(NpuPlacement.Shape(op.Operand(0)), e);
-                var o = NpuPlacement.Shape(op.Result(0));
-                copies.Add(new StridedCopy(o, NpuPlacement.Perm(op).Select(p => xs[p]).ToArray(), ins[0], DmaKernels.DenseStrides(o, e), outs[0]));
-                break;
-            }
-
-            default:
-            {
-                var (start, step) = Slice(op)!.Value;
-                var xs = DmaKernels.DenseStrides(NpuPlacement.Shape(op.Operand(0)), e);
-                var o = NpuPlacement.Shape(op.Result(0));
-                long src = ins[0] + start.Select((s, d) => s * xs[d]).Sum();
-                copies.Add(new StridedCopy(o, xs.Select((s, d) => s * step[d]).ToArray(), src, DmaKernels.DenseStrides(o, e), outs[0]));
-                break;
-            }
-        }
-
-        return copies;
-    }
-
     /// <summary>Per-dim start and step of a slice whose bounds are constants (clamped as ONNX Slice does), or null
     /// when they are not constants or do not give the result's shape.</summary>
-    private static (long[] Start, long[] Step)? Slice(Operation op)
+    public static (long[] Start, long[] Step)? Slice(Operation op)
     {
         var x = NpuPlacement.Shape(op.Operand(0));
         int r = x.Length;
@@ -147,9 +85,9 @@ public static class NpuDataMovement
         return shape.SequenceEqual(NpuPlacement.Shape(op.Result(0))) ? (st, step) : null;
     }
 
-    /// <summary>A constant pad of at most one axis as the DMA does it (<see cref="DmaKernels.Pad"/>): the data viewed as
-    /// [outer, n, inner], the elements added before and after n, and the pad value's bits; or why it stays on the host.</summary>
-    public static ((long Outer, long N, long Inner, long Before, long After, int Bits)? Pad, string? Why) Pad(Operation op, long halfSram)
+    /// <summary>A constant pad of at most one axis as the DMA does it (a padded load): the data viewed as [outer, n, inner],
+    /// the elements added before and after n, and the pad value; or why it stays on the host.</summary>
+    public static ((long Outer, long N, long Inner, long Before, long After, double Value)? Pad, string? Why) Pad(Operation op, long halfSram)
     {
         var x = NpuPlacement.Shape(op.Operand(0));
         int e = NpuPlacement.ElementBytes(op.Result(0).Type);
@@ -188,14 +126,7 @@ public static class NpuDataMovement
             return (null, why);
         }
 
-        var bits = ElementCodec.Encode(((TensorType)op.Result(0).Type).ElementType, [value]);
-        int padBits = 0;
-        for (int i = bits.Length - 1; i >= 0; i--)
-        {
-            padBits = (padBits << 8) | bits[i];
-        }
-
-        return ((outer, x[axis], inner, pads[axis], pads[axis + x.Length], padBits), null);
+        return ((outer, x[axis], inner, pads[axis], pads[axis + x.Length], value), null);
     }
 
     private static long[]? Const(Operation op, int i) =>

@@ -198,7 +198,7 @@ public static class NpuModelLowering
             long macs = EmitKernel(pb, op, ins, outs, () => scratch[op], Next);
             pb.Line("end");
             steps.Add(new BundleStep("npu", current, inNames, outNames, source, layer));
-            layers.Add(new NpuLayer(entry, source, layer, outs[0].Type, macs, MinDramBytes(op, ins, outs)));
+            layers.Add(new NpuLayer(entry, source, layer, outs[0].Type, macs, MinDramBytes(source, ins, outs)));
         }
 
         firstStep[work.Count] = steps.Count;
@@ -257,21 +257,8 @@ public static class NpuModelLowering
                 return form.N * form.K;
             case "graph.mat_mul" or "graph.gemm":
                 throw Unsupported(op, "an NPU matmul is lowered through tile.dispatch: run npu-tile and npu-matmul-to-tile first");
-            case "graph.transpose" when ElemBytes(outs[0]) <= 4 && DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op)) is { } c:
-                DmaKernels.Permute(pb, c.Shape, c.Perm, ins[0].DramAddress, outs[0].DramAddress, ElemBytes(outs[0]));
-                return 0;
-            case "graph.transpose" or "graph.slice" or "graph.concat" or "graph.split":
-                DmaKernels.Copy(pb, NpuDataMovement.Copies(op, ins.Select(t => t.DramAddress).ToList(), outs.Select(t => t.DramAddress).ToList()), ElemBytes(outs[0]));
-                return 0;
-            case "graph.gather":
-                var (count, rows, cols) = NpuPlacement.GatherForm(op)!.Value;
-                DmaKernels.Gather(pb, count, rows, cols, ElemBytes(ins[0]), ins[1].DramAddress, ins[0].DramAddress, outs[0].DramAddress);
-                return 0;
-            case "graph.pad":
-                var pad = NpuDataMovement.Pad(op, (pb.Target.SramBytes / 2) & ~63L);
-                var (outer, len, inner, before, after, bits) = pad.Pad ?? throw Unsupported(op, pad.Why!);
-                DmaKernels.Pad(pb, outer, len, inner, before, after, ElemBytes(outs[0]), bits, ins[0].DramAddress, outs[0].DramAddress);
-                return 0;
+            case "graph.transpose" or "graph.slice" or "graph.concat" or "graph.split" or "graph.pad" or "graph.gather":
+                throw Unsupported(op, $"an NPU {op.Name} is lowered through tile.dispatch: run npu-move-to-tile first");
             case var _ when NpuReductions.Handles(op):
                 NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);
                 return 0;
@@ -291,8 +278,8 @@ public static class NpuModelLowering
 
     /// <summary>The least DRAM traffic of an op: its inputs read once and its outputs written once, except a gather,
     /// which reads only the rows it picks (as many bytes as it writes), not its whole table.</summary>
-    private static long MinDramBytes(Operation op, List<TensorDecl> ins, List<TensorDecl> outs) =>
-        op.Name == "graph.gather" ? ins[1].Bytes + (2 * outs[0].Bytes) : ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes);
+    private static long MinDramBytes(string op, List<TensorDecl> ins, List<TensorDecl> outs) =>
+        op == "graph.gather" ? ins[1].Bytes + (2 * outs[0].Bytes) : ins.DistinctBy(t => t.Name).Sum(t => t.Bytes) + outs.Sum(t => t.Bytes);
 
     /// <summary>The operands an NPU op's kernel reads from DRAM: not the compile-time ones (pads, slice bounds, split sizes,
     /// reduction axes, a constant mask the causal attention kernel applies by itself), which need no DRAM.</summary>

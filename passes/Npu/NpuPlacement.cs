@@ -54,8 +54,7 @@ public static class NpuPlacement
             case "graph.transpose" when NpuMatmulForm.FoldsInto(op):
                 return (Alias, null);
             case "graph.transpose":
-                // One that collapses to three dims is one pass of descriptors; any other is a strided copy with its
-                // outer dims looped (DmaKernels.Copy).
+                // Any permutation: npu-move-to-tile reads the source through a permuting tile.view.
                 return ElementBytes(op.Result(0).Type) is 1 or 2 or 4 or 8 ? (Npu, null) : (Host, "an element type the NPU's DRAM does not hold");
             case "graph.slice" or "graph.concat" or "graph.split":
                 return NpuDataMovement.Reason(op) is { } moveWhy ? (Host, moveWhy) : (Npu, null);

@@ -6,12 +6,12 @@ namespace Tessera.Passes.Npu;
 internal static class TileBuild
 {
     /// <summary>A <c>tile.dispatch</c> standing in for <paramref name="op"/> (its operands <paramref name="inputs"/>, its
-    /// result type), placed on the NPU, before <paramref name="op"/>; returns it and its empty body.</summary>
+    /// result types), placed on the NPU, before <paramref name="op"/>; returns it and its empty body.</summary>
     public static (Operation Dispatch, Block Body) Dispatch(Context ctx, Operation op, IEnumerable<Value> inputs)
     {
         var b = new OpBuilder(ctx);
         b.SetInsertionPoint(op);
-        var dispatch = b.Create(TileDialect.Dispatch, op.Location, inputs, [op.Result(0).Type],
+        var dispatch = b.Create(TileDialect.Dispatch, op.Location, inputs, [.. op.Results.Select(r => r.Type)],
             [new("op", new StringAttr(op.Name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
         return (dispatch, dispatch.Regions[0].AddBlock());
     }

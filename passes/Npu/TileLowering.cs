@@ -20,7 +20,7 @@ namespace Tessera.Passes.Npu;
 /// </summary>
 public static partial class TileLowering
 {
-    private sealed class Buf(string name, MemRefType type, int copies)
+    private sealed partial class Buf(string name, MemRefType type, int copies)
     {
         public string Name { get; } = name;
         public MemRefType Type { get; } = type;
@@ -42,7 +42,7 @@ public static partial class TileLowering
     }
 
     /// <summary>One unrolled tile op: its kind, buffers and DRAM side (for moves), with the loop indices applied.</summary>
-    private sealed record Event(string Kind, Buf? Tile, Buf? Tile2, Buf? Acc, Value? Mem, long[] Index, bool Transpose)
+    private sealed partial record Event(string Kind, Buf? Tile, Buf? Tile2, Buf? Acc, Value? Mem, long[] Index, bool Transpose)
     {
         /// <summary>What a tile.vector writes (its other buffers are what it reads).</summary>
         public Buf? Out { get; init; }
@@ -144,6 +144,9 @@ public static partial class TileLowering
                     }
 
                     break;
+                case "tile.load" or "tile.store" or "tile.gather" or "tile.view" when IsMoveOp(op):
+                    AddMove(op, bufs, () => Idx(2), events);
+                    break;
                 case "tile.load":
                     events.Add(new Event("load", bufs[op.Operand(1)!], null, null, op.Operand(0), Idx(2), op.GetAttr("transpose") is not null));
                     break;
@@ -228,7 +231,7 @@ public static partial class TileLowering
                     Write(ev.Tile, key);
                     fresh.Add(ev.Tile);
                     break;
-                case "drain":
+                case "drain" or "gather":
                     Write(ev.Tile!, null);
                     fresh.Add(ev.Tile!);
                     break;
@@ -272,7 +275,10 @@ public static partial class TileLowering
     {
         FloatType { Width: 32 } => 4,
         FloatType { Width: 16 } => 2,
-        IntegerType { Width: 8 or 1 } => 1,
+        IntegerType { Width: 8 } => 1,
+        IntegerType { Width: 64 } => 8,   // moved (ids, int tensors), never computed on
+        IntegerType { Width: 32 } => 4,
+        IntegerType { Width: 1 } => 1,
         _ => throw NpuCodes.Error(NpuCodes.LowerUnsupported, "tile", $"no NPU tiles of {t.ElementType}"),
     };
 
@@ -290,6 +296,9 @@ public static partial class TileLowering
         {
             switch (ev.Kind)
             {
+                case "load" or "store" or "gather" when ev.Move is not null:
+                    EmitMove(pb, dram, ev);
+                    return 0;
                 case "load" when !ev.Skip:
                     Load(ev);
                     return 0;

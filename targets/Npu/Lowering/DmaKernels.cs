@@ -1,52 +1,15 @@
 namespace Tessera.Npu.Lowering;
 
 /// <summary>
-/// Kernels that are only DMA: a transpose is a load whose DRAM strides walk the source in the destination's order,
-/// then a contiguous store. Chunks along the destination's outer dims fill half of SRAM each, two in flight, so the
-/// load of one chunk overlaps the store of the previous (semaphore 1: chunk loaded; 2: buffer free, posted twice).
+/// The one kernel that is only DMA, for the copies a lowering makes itself (the attention output's permute, an output
+/// that is an input or constant); the graph's data-movement ops go through the tile dialect (npu-move-to-tile). A
+/// transpose is a load whose DRAM strides walk the source in the destination's order, then a contiguous store. Chunks
+/// along the destination's outer dims fill half of SRAM each, two in flight, so the load of one chunk overlaps the store
+/// of the previous (semaphore 1: chunk loaded; 2: buffer free, posted twice).
 /// </summary>
 public static partial class DmaKernels
 {
     private const int SemLoaded = 1, SemFree = 2;
-
-    /// <summary>Drops unit dims and merges source dims that stay adjacent under <paramref name="perm"/>; null when more
-    /// than three dims remain (the descriptor has three).</summary>
-    public static (long[] Shape, int[] Perm)? Collapse(long[] shape, int[] perm)
-    {
-        if (perm.Length != shape.Length || perm.Order().Where((p, i) => p != i).Any())
-        {
-            return null;
-        }
-
-        var keep = Enumerable.Range(0, shape.Length).Where(i => shape[i] != 1).ToArray();
-        var dims = keep.Select(i => shape[i]).ToList();
-        var order = perm.Where(p => shape[p] != 1).Select(p => Array.IndexOf(keep, p)).ToList();
-
-        // Merge source dims i and i+1 while they are consecutive in the permuted order.
-        for (bool merged = true; merged;)
-        {
-            merged = false;
-            for (int j = 0; j + 1 < order.Count; j++)
-            {
-                int i = order[j];
-                if (order[j + 1] == i + 1)
-                {
-                    dims[i] *= dims[i + 1];
-                    dims.RemoveAt(i + 1);
-                    order.RemoveAt(j + 1);
-                    for (int q = 0; q < order.Count; q++)
-                    {
-                        order[q] -= order[q] > i ? 1 : 0;
-                    }
-
-                    merged = true;
-                    break;
-                }
-            }
-        }
-
-        return dims.Count > 3 ? null : (dims.ToArray(), order.ToArray());
-    }
 
     /// <summary>dst = transpose(src, perm) for a shape already collapsed (≤ 3 dims); <paramref name="elem"/> is 1, 2 or 4 bytes.</summary>
     public static void Permute(ProgramBuilder pb, long[] shape, int[] perm, long src, long dst, int elem)

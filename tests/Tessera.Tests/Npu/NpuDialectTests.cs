@@ -30,7 +30,7 @@ public class NpuDialectTests
         var module = Parser.ParseModule(ctx, Model, "model.tir");
         var diags = new DiagnosticBag();
         var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(),
-            $"builtin.module(func.func(npu-partition,npu-tile{{config={config}}},npu-matmul-to-tile,npu-vector-to-tile{{config={config}}}),npu-lower{{config={config} function=f}})", diags);
+            $"builtin.module(func.func(npu-partition,npu-tile{{config={config}}},npu-matmul-to-tile,npu-vector-to-tile{{config={config}}},npu-attention-to-tile{{config={config}}},npu-move-to-tile{{config={config}}}),npu-lower{{config={config} function=f}})", diags);
         Assert.True(pm is not null && pm.Run(module, diags).Succeeded, diags.Render());
         return (ctx, module);
     }

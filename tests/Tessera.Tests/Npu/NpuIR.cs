@@ -13,13 +13,13 @@ namespace Tessera.Tests.Npu;
 /// every program a test runs), and the same check for programs a test builds from kernels directly.</summary>
 public static class NpuIR
 {
-    /// <summary>Runs <c>npu-matmul-to-tile</c> and <c>npu-lower</c> on a copy of <paramref name="module"/> (the original
+    /// <summary>Runs the <c>npu-*-to-tile</c> passes and <c>npu-lower</c> on a copy of <paramref name="module"/> (the original
     /// keeps its graph ops for reference runs) and reads the bundle and layers back from the <c>npu.program</c>.</summary>
     public static NpuLowering Lower(Context ctx, Operation module, string function, string config)
     {
         var copy = module.Clone(ctx, new IRMapping());
         var diags = new DiagnosticBag();
-        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), $"builtin.module(func.func(npu-matmul-to-tile,npu-vector-to-tile{{config=\"{config}\"}},npu-attention-to-tile{{config=\"{config}\"}}),npu-lower{{config=\"{config}\" function=\"{function}\"}})", diags);
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), $"builtin.module(func.func(npu-matmul-to-tile,npu-vector-to-tile{{config=\"{config}\"}},npu-attention-to-tile{{config=\"{config}\"}},npu-move-to-tile{{config=\"{config}\"}}),npu-lower{{config=\"{config}\" function=\"{function}\"}})", diags);
         Assert.True(pm is not null && pm.Run(copy, diags).Succeeded, diags.Render());
         return FromProgram(copy.Regions[0].Operations.Single(o => o.Name == NpuDialect.Program.Name));
     }

@@ -10,7 +10,7 @@ public class BuiltinPassesTests
     {
         var registered = new List<(string Flag, Func<Pass> Factory)>();
         BuiltinPasses.RegisterAll((flag, factory) => registered.Add((flag, factory)));
-        Assert.Equal(["canonicalize", "cse", "dce", "symbol-dce", "inline", "graph-shape-infer", "graph-raise-norms", "graph-raise-activations", "graph-raise-rope", "graph-raise-attention", "graph-specialize", "demote-f32", "npu-partition", "npu-tile", "npu-matmul-to-tile", "npu-vector-to-tile", "npu-attention-to-tile", "npu-lower"], registered.Select(r => r.Flag));
+        Assert.Equal(["canonicalize", "cse", "dce", "symbol-dce", "inline", "graph-shape-infer", "graph-raise-norms", "graph-raise-activations", "graph-raise-rope", "graph-raise-attention", "graph-specialize", "demote-f32", "npu-partition", "npu-tile", "npu-matmul-to-tile", "npu-vector-to-tile", "npu-attention-to-tile", "npu-move-to-tile", "npu-lower"], registered.Select(r => r.Flag));
         foreach (var (flag, factory) in registered)
         {
             Assert.Equal(flag, factory().Flag);

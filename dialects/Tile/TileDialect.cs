@@ -63,7 +63,7 @@ public sealed partial class TileDialect : Dialect
     public static readonly string[] BinaryKinds = ["add", "sub", "mul", "max", "min"], UnaryKinds = ["exp", "silu", "gelu", "rsqrt", "recip", "copy"];
 
     public static readonly OpDef Vector = OpDef.Define("tile.vector",
-            "dst = kind(a[, b | scalar]) element-wise in fp32, rounded once to dst's type; b may be a column [R x 1], a row [1 x C] or one element [1 x 1] broadcast over a [R x C]; copy also widens i1/i8")
+            "dst = kind(a[, b | scalar]) element-wise in fp32, rounded once to dst's type; b may be a column [R x 1], one element [1 x 1], or K rows [K x C] repeated down a [R x C] (K divides R; K = 1: a row); copy also widens i1/i8")
         .VariadicOperand("operands", Sram)
         .Attr("kind", AC.OneOf([.. BinaryKinds, .. UnaryKinds]))
         .OptionalAttr("scalar", AC.Float)
@@ -204,10 +204,11 @@ public sealed partial class TileDialect : Dialect
             return "the destination must have a's shape";
         }
 
+        // b[i mod rows(b)][j mod cols(b)]: rows(b) divides a's (1: a row; all: a column or full), cols(b) is 1 or a's.
         if (arity == 2 && Shape(op.Operand(1)) is var b && !b.SequenceEqual(a)
-            && !(a.Length == 2 && b.Length == 2 && (b[0] == 1 || b[0] == a[0]) && (b[1] == 1 || b[1] == a[1])))
+            && !(a.Length == 2 && b.Length == 2 && b[0] >= 1 && a[0] % b[0] == 0 && (b[1] == 1 || b[1] == a[1])))
         {
-            return $"b [{string.Join('x', b)}] must be a's shape, a column, a row or one element of it";
+            return $"b [{string.Join('x', b)}] must be a's shape, a column, one element, or rows of it that repeat down a";
         }
 
         return null;

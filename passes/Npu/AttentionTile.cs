@@ -6,7 +6,7 @@ namespace Tessera.Passes.Npu;
 
 /// <summary>
 /// Flash attention (online softmax) as a <c>tile.dispatch</c>: out = softmax(scale · q·kᵀ + mask) · v per query head, the key
-/// and value head g(h) = h / (Hq / Hkv). The blocks come from <see cref="AttentionKernel.Tiles"/> (a cost model over the
+/// and value head g(h) = h / (Hq / Hkv). The blocks come from <see cref="AttentionPlan.Tiles"/> (a cost model over the
 /// target description): row blocks of query rows (several heads of one KV group when each holds all positions) and key
 /// blocks of Bc keys. Per (row block, key block) step: S = Q·Kᵀ (tile.mma, K loaded transposed, drained in f32), the mask
 /// (tile.causal, or a runtime mask tile widened and added), m = max(m, rowmax S), P = exp(scale·(S − m)),
@@ -38,7 +38,7 @@ internal sealed class AttentionTile
     /// <summary>Replaces <paramref name="op"/> (a graph.sdpa the NPU runs, <paramref name="s"/> its shape) by its dispatch.</summary>
     public static void Rewrite(Context ctx, NpuTarget target, Operation op, AttentionShape s)
     {
-        var tl = AttentionKernel.Tiles(target, s);
+        var tl = Override(target, op, s) ?? AttentionPlan.Tiles(target, s);
         var et = ((TensorType)op.Result(0).Type).ElementType;
         var inputs = new List<Value> { op.Operand(0), op.Operand(1), op.Operand(2) };
         if (s.Mask is not null)
@@ -60,6 +60,37 @@ internal sealed class AttentionTile
         op.Erase();
     }
 
+    /// <summary>The blocks the op's <c>npu.attention_tiles = [heads per block, rows per head, keys per block]</c> asks for
+    /// instead of the cost model's (to study a tiling, or to test one), if they fit the target.</summary>
+    private static AttentionTiles? Override(NpuTarget target, Operation op, AttentionShape s)
+    {
+        if (op.GetAttr("npu.attention_tiles") is not { } attr)
+        {
+            return null;
+        }
+
+        if (attr is not ArrayAttr { Elements: [IntegerAttr nh, IntegerAttr ns, IntegerAttr bc] } || nh.Value < 1 || ns.Value < 1 || bc.Value < 1
+            || (nh.Value > 1 && ns.Value < s.S) || nh.Value > s.Group)
+        {
+            throw Tessera.Npu.NpuCodes.Error(Tessera.Npu.NpuCodes.LowerUnsupported, target.Name,
+                "npu.attention_tiles must be [heads, rows, keys] >= 1, heads stacked only with every position and at most one KV group's");
+        }
+
+        var tl = new AttentionTiles((int)(nh.Value * ns.Value), (int)bc.Value, (int)nh.Value, (int)ns.Value, 0);
+        string? why = AttentionPlan.Misfit(target, s, tl.Br, tl.Bc, 2);
+        if (s.Mask is { } mk && !AttentionPlan.MaskFits(mk, tl.HeadsPerBlock, tl.RowsPerHead))
+        {
+            why ??= "a per-head mask without positions cannot broadcast over several positions of stacked heads";
+        }
+
+        if (why is not null)
+        {
+            throw Tessera.Npu.NpuCodes.Error(Tessera.Npu.NpuCodes.LowerUnsupported, target.Name, $"npu.attention_tiles {tl.Br}x{tl.Bc} do not fit: {why}");
+        }
+
+        return tl;
+    }
+
     /// <summary>q and the output as [Hkv, Group·S, D] when blocks stack a group's heads, else [Hq, S, D]: either way a
     /// block is a rectangle of the last two dims, and a ragged block is clipped at their edge.</summary>
     private long[] RowsView(long rows, long cols) => _stacked ? [_s.Hkv, (long)_s.Group * rows, cols] : [_s.Hq, rows, cols];
@@ -76,7 +107,8 @@ internal sealed class AttentionTile
         }
 
         _out = TileBuild.Bind(body, RowsView(s.S, s.D), _et, "O");
-        int br = _tl.Br, bc = _tl.Bc, d = s.D;
+        // Blocks no larger than what they tile (a hand-picked block may be).
+        int br = Math.Min(_tl.Br, _stacked ? s.Group * s.S : s.S), bc = Math.Min(_tl.Bc, s.T), d = s.D;
         void Tile(string name, long rows, long cols, Type elem, MemorySpace space = MemorySpace.Sram, int copies = 1) =>
             _t[name] = TileBuild.Alloc(_b, _loc, name, rows, cols, elem, space, copies);
         var f32 = FloatType.F32;
@@ -97,7 +129,7 @@ internal sealed class AttentionTile
 
         if (s.Mask is { } m)
         {
-            int rows = AttentionKernel.MaskRows(m, _tl.HeadsPerBlock, _tl.RowsPerHead) == 1 ? 1 : br;
+            int rows = AttentionPlan.MaskRows(m, _tl.HeadsPerBlock, Math.Min(_tl.RowsPerHead, s.S));
             Tile("mask", rows, bc, maskType!, copies: 2);
             Tile("mask_f32", rows, bc, f32);
         }

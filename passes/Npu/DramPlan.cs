@@ -30,23 +30,19 @@ public sealed class DramPlan
     public TensorDecl Of(Value v) => _buffers.TryGetValue(v, out var t) ? t
         : throw new DiagnosticException(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported, "internal: a value has no DRAM buffer", v.Location));
 
-    /// <summary>A new buffer for <paramref name="v"/>; with <paramref name="layout"/> (a different layout of v's data,
-    /// such as a transposed weight) the buffer gets that shape and a name suffix and does not stand for v.</summary>
-    public TensorDecl Place(Value v, string role, string fallbackName, byte[]? data = null, (long[] Shape, string Suffix)? layout = null)
+    /// <summary>A new buffer for <paramref name="v"/>.</summary>
+    public TensorDecl Place(Value v, string role, string fallbackName, byte[]? data = null)
     {
         var type = NpuPlacement.DType(v.Type) ?? throw new DiagnosticException(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported,
             $"a {v.Type} tensor cannot live in NPU DRAM (element types: f16, bf16, f32, i64, i32, i8, i1)", v.Location));
-        var t = new TensorDecl(UniqueName((v.NameHint ?? fallbackName) + (layout?.Suffix ?? "")), role, role == "activation" ? -1 : _next, layout?.Shape ?? NpuPlacement.Shape(v), type);
+        var t = new TensorDecl(UniqueName(v.NameHint ?? fallbackName), role, role == "activation" ? -1 : _next, NpuPlacement.Shape(v), type);
         if (role != "activation")
         {
             _next = TileCostModel.Align(_next + Math.Max(t.Bytes, 1));
         }
 
         _decls.Add(t);
-        if (layout is null)
-        {
-            _buffers[v] = t;
-        }
+        _buffers[v] = t;
 
         if (data is not null)
         {
@@ -59,10 +55,9 @@ public sealed class DramPlan
     /// <summary>
     /// Gives every activation its address, after all other buffers: in order of first use, each goes to the lowest
     /// aligned offset that overlaps no activation whose live range (first and last step that touch it, inclusive) meets
-    /// its own, so a step's inputs and outputs never share bytes. Returns the map from the unplaced declarations to
-    /// the placed ones (callers holding a declaration swap it).
+    /// its own, so a step's inputs and outputs never share bytes.
     /// </summary>
-    public Func<TensorDecl, TensorDecl> PlaceActivations(IReadOnlyDictionary<TensorDecl, (int First, int Last)> live)
+    public void PlaceActivations(IReadOnlyDictionary<TensorDecl, (int First, int Last)> live)
     {
         long bas = _next;
         var placed = new List<(TensorDecl T, int First, int Last)>();
@@ -99,7 +94,6 @@ public sealed class DramPlan
         }
 
         Live = placed.ToDictionary(p => p.T.Name, p => (p.First, p.Last), StringComparer.Ordinal);
-        return d => map.GetValueOrDefault(d, d);
     }
 
     /// <summary>Each activation's live range in steps (after <see cref="PlaceActivations"/>), by name.</summary>

@@ -113,7 +113,7 @@ public static class NpuKernels
     /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above), or any other mask
     /// tensor (computed at run time, or constant) of bool or the element type that broadcasts to [1, Hq, S, T] as
     /// [1|Hq, 1|S, T]: the kernel reads it per key block.</summary>
-    internal static AttentionShape? Attention(Operation op)
+    public static AttentionShape? Attention(Operation op)
     {
         var q = NpuPlacement.Shape(op.Operand(0));
         var k = NpuPlacement.Shape(op.Operand(1));
@@ -178,9 +178,10 @@ public static class NpuKernels
         return true;
     }
 
-    /// <summary>Emits the kernel(s) for a vector or attention op. Rope on [1, H, S, D] and attention (whose kernel writes
-    /// [S, Hq, D]) need more than one kernel; <paramref name="next"/> starts each further one as its own step.</summary>
-    public static void Emit(ProgramBuilder pb, Operation op, IReadOnlyList<TensorDecl> ins, TensorDecl output, Func<TensorDecl> scratch, Action next)
+    /// <summary>Emits the kernel(s) for rope; on [1, H, S, D] with more than one position it needs one kernel per head,
+    /// and <paramref name="next"/> starts each further one as its own step. The other vector and attention ops are
+    /// tile dispatches (npu-vector-to-tile, npu-attention-to-tile).</summary>
+    public static void Emit(ProgramBuilder pb, Operation op, IReadOnlyList<TensorDecl> ins, TensorDecl output, Action next)
     {
         string type = output.Type;
         switch (op.Name)
@@ -212,21 +213,6 @@ public static class NpuKernels
 
                     long off = (long)head * s * d * 2;
                     VectorKernels.Rope(pb, pairs ? s * d / 2 : s, 1, pairs ? 2 : d, ins[0].DramAddress + off, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress + off, type);
-                }
-
-                return;
-            case "graph.sdpa":
-                // The kernel writes [S, Hq, D]; with one query position (decode) or one head that is already [1, Hq, S, D],
-                // otherwise a second step permutes it.
-                var shape = Attention(op)!;
-                bool direct = shape.S == 1 || shape.Hq == 1;
-                long dst = direct ? output.DramAddress : scratch().DramAddress;
-                AttentionKernel.EmitInto(pb, shape, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, dst, type,
-                    mask: shape.Mask is null ? -1 : ins[3].DramAddress);
-                if (!direct)
-                {
-                    next();
-                    DmaKernels.Permute(pb, [shape.S, shape.Hq, shape.D], [1, 0, 2], dst, output.DramAddress, 2);
                 }
 
                 return;

@@ -40,7 +40,6 @@ public static class NpuModelLowering
         var ops = body.Operations.ToList();
         var ret = ops[^1];
         var plan = new DramPlan();
-        var scratch = new Dictionary<Operation, TensorDecl>(ReferenceEqualityComparer.Instance);
 
         TensorDecl Buf(Value v)
         {
@@ -116,13 +115,6 @@ public static class NpuModelLowering
                 Buf(v);
             }
 
-            if (place == NpuPlacement.Npu && op.Name == "graph.sdpa")
-            {
-                // The attention kernel writes [S, Hq, D]; a second step permutes it to the op's [1, Hq, S, D].
-                var q = NpuPlacement.Shape(op.Operand(0));
-                scratch[op] = plan.Place(op.Result(0), "activation", "attn", null, ([q[2], q[1], q[3]], ".shd"));
-            }
-
             work.Add((op, place));
         }
 
@@ -141,11 +133,6 @@ public static class NpuModelLowering
             {
                 Touch(plan.Of(v!), i);
             }
-
-            if (scratch.TryGetValue(work[i].Op, out var sd))
-            {
-                Touch(sd, i);
-            }
         }
 
         foreach (var (from, _) in copies)
@@ -153,11 +140,7 @@ public static class NpuModelLowering
             Touch(plan.Of(from), work.Count);
         }
 
-        var placed = plan.PlaceActivations(live);
-        foreach (var op in scratch.Keys.ToList())
-        {
-            scratch[op] = placed(scratch[op]);
-        }
+        plan.PlaceActivations(live);
 
         var pb = new ProgramBuilder(target) { ConstantBase = TileCostModel.Align(plan.End) };
         var steps = new List<BundleStep>();
@@ -195,7 +178,7 @@ public static class NpuModelLowering
                 pb.Entry(current);
             }
 
-            long macs = EmitKernel(pb, op, ins, outs, () => scratch[op], Next);
+            long macs = EmitKernel(pb, op, ins, outs, Next);
             pb.Line("end");
             steps.Add(new BundleStep("npu", current, inNames, outNames, source, layer));
             layers.Add(new NpuLayer(entry, source, layer, outs[0].Type, macs, MinDramBytes(source, ins, outs)));
@@ -243,7 +226,7 @@ public static class NpuModelLowering
         return new NpuLowering(bundle, layers, pb.Buffers, steps.Any(s => s.Kind == "host") ? host.Module : null, liveSteps);
     }
 
-    private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs, Func<TensorDecl> scratch, Action next)
+    private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs, Action next)
     {
         switch (op.Name)
         {
@@ -262,16 +245,8 @@ public static class NpuModelLowering
             case var _ when NpuReductions.Handles(op):
                 NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);
                 return 0;
-            case "graph.sdpa":
-                NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
-                var q = NpuPlacement.Shape(op.Operand(0));
-                long t = NpuPlacement.Shape(op.Operand(1))[2], s = q[2];
-                // Only a causal kernel skips the masked-out blocks; a runtime or non-causal constant mask still does every pair.
-                bool causal = NpuKernels.Attention(op)?.Causal ?? false;
-                long pairs = causal ? Enumerable.Range(0, (int)s).Sum(i => Math.Min(t, i + 1 + t - s)) : s * t;
-                return 2 * pairs * q[1] * q[3];
             default:
-                NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
+                NpuKernels.Emit(pb, op, ins, outs[0], next);
                 return 0;
         }
     }
@@ -288,7 +263,6 @@ public static class NpuModelLowering
         int n = op.Name switch
         {
             "graph.pad" or "graph.slice" or "graph.split" => 1,
-            "graph.sdpa" when NpuKernels.Attention(op) is { Mask: null } => 3,
             _ when NpuReductions.Handles(op) => 1,
             _ => op.NumOperands,
         };

@@ -267,6 +267,14 @@ public static partial class TileLowering
             {
                 _v.Bin(kind, dst, x, yb, n, bcast: true);
             }
+            else if (bExtent is var (br, bcols) && bcols == cols && br > 1 && rows % br == 0)
+            {
+                // Rows of b repeating down a: one dense op per repetition.
+                for (long r = 0; r < rows; r += br)
+                {
+                    _v.Bin(kind, dst + (4 * r * cols), x + (4 * r * cols), yb, br * cols);
+                }
+            }
             else if (bExtent == (rows, 1))
             {
                 _v.Rows((int)rows, 4 * cols, () => _v.Bin(kind, VAddr.R1(dst.Off), VAddr.R1(x.Off), VAddr.R2(yb.Off), cols, bcast: true));

@@ -78,9 +78,97 @@ public sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K, 
     public static int Ceil(int a, int b) => (a + b - 1) / b;
 }
 
-/// <summary>Block schedule, resource checks and the cost estimate behind <see cref="AttentionKernel.Tiles"/>.</summary>
+/// <summary>
+/// Flash attention's blocks (<see cref="Tiles"/>), block schedule, resource checks and cost estimate. npu-attention-to-tile
+/// (passes/Npu/AttentionTile.cs) writes the kernel as tile ops over these blocks; docs/npu/attention.md describes it.
+/// </summary>
 public static class AttentionPlan
 {
+    /// <summary>The tiles flash attention uses for <paramref name="s"/> on <paramref name="t"/>: the cheapest by the pipelined estimate
+    /// among those that fit SRAM (every double buffer), the accumulator (S and P·V blocks together) and the ISA's field widths;
+    /// among estimates within 0.5%, the least DRAM traffic. Throws TSR0841 if the shape is invalid or nothing fits.</summary>
+    public static AttentionTiles Tiles(NpuTarget t, AttentionShape s, int elem = 2)
+    {
+        Validate(t, s);
+        var rowOptions = new List<(int Nh, int Ns)>();
+        for (int ns = 16; ns < s.S; ns *= 2)
+        {
+            rowOptions.Add((1, ns));
+        }
+
+        for (int nh = 1; nh <= s.Group; nh++)
+        {
+            rowOptions.Add((nh, s.S));
+        }
+
+        var bcOptions = new List<int>();
+        for (int bc = t.MatrixCols; bc < s.T; bc *= 2)
+        {
+            bcOptions.Add(bc);
+        }
+
+        bcOptions.Add(s.T);
+        AttentionTiles? best = null;
+        long bestBytes = 0;
+        string? why = null;
+        foreach (var (nh, ns) in rowOptions)
+        {
+            foreach (int bc in bcOptions)
+            {
+                int br = nh * ns;
+                if (s.Mask is { } mk && !MaskFits(mk, nh, ns))
+                {
+                    why ??= "a per-head mask without positions cannot broadcast over several positions of stacked heads";
+                    continue;
+                }
+
+                if (AttentionPlan.Misfit(t, s, br, bc, elem) is { } m)
+                {
+                    why ??= m;
+                    continue;
+                }
+
+                var tl = new AttentionTiles(br, bc, nh, ns, 0);
+                tl = tl with { EstimatedCycles = AttentionPlan.Estimate(t, s, tl, elem) };
+                long bytes = AttentionPlan.DramBytes(s, tl, elem);
+                if (best is null || tl.EstimatedCycles < best.EstimatedCycles * (1 - 0.005)
+                    || (tl.EstimatedCycles <= best.EstimatedCycles * (1 + 0.005) && bytes < bestBytes))
+                {
+                    (best, bestBytes) = (tl, bytes);
+                }
+            }
+        }
+
+        return best ?? throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name,
+            $"attention with head dim D={s.D}, T={s.T} does not fit target {t.Name}: even the smallest blocks ({why})");
+    }
+
+    /// <summary>Rows of a block's mask tile: one per head only if the mask has heads, one per position only if it has rows.</summary>
+    public static int MaskRows(AttentionMask mk, int nh, int ns) => (mk.Heads > 1 ? nh : 1) * (mk.Rows > 1 ? ns : 1);
+
+    /// <summary>Whether a block's scores (rows head-major, then position) can add the mask tile: whole, as one row for all,
+    /// or as its position rows repeated for each stacked head; not as one row per head spread over its positions.</summary>
+    public static bool MaskFits(AttentionMask mk, int nh, int ns) => !(mk.Heads > 1 && mk.Rows == 1 && nh > 1 && ns > 1);
+
+    private static void Validate(NpuTarget t, AttentionShape s)
+    {
+        string? bad = s switch
+        {
+            _ when s.Hq < 1 || s.Hkv < 1 || s.S < 1 || s.T < 1 || s.D < 1 => "every dimension must be at least 1",
+            _ when s.Hq % s.Hkv != 0 => $"Hq={s.Hq} is not a multiple of Hkv={s.Hkv}",
+            _ when s.QOffset < 0 => $"qOffset={s.QOffset} is negative",
+            _ when !(s.EffectiveScale > 0) || float.IsInfinity(s.EffectiveScale) => $"scale {s.EffectiveScale} must be positive and finite (the row max is taken before scaling)",
+            _ when s.Mask is { } m && m.Type is not ("bool" or "f16" or "bf16") => $"a {m.Type} mask (bool, f16 or bf16 only)",
+            _ when s.Mask is { } m && ((m.Heads != 1 && m.Heads != s.Hq) || (m.Rows != 1 && m.Rows != s.S)) =>
+                $"mask [{s.Mask.Heads}, {s.Mask.Rows}, T] does not broadcast to [Hq={s.Hq}, S={s.S}, T]",
+            _ => null,
+        };
+        if (bad is not null)
+        {
+            throw NpuCodes.Error(NpuCodes.LowerUnsupported, t.Name, "attention: " + bad);
+        }
+    }
+
     public static List<RowBlock> RowBlocks(AttentionShape s, AttentionTiles tl)
     {
         var rbs = new List<RowBlock>();

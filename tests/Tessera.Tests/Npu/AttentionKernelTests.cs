@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace Tessera.Tests.Npu;
 
 /// <summary>
-/// The flash-attention kernel against an independent double-precision softmax(scale·QKᵀ + mask)·V written here, on the
+/// Flash attention (graph.sdpa through npu-attention-to-tile) against an independent double-precision softmax(scale·QKᵀ + mask)·V written here, on the
 /// f16/bf16-rounded inputs. The simulator stops on any hazard, deadlock or out-of-bounds access, so a finished run has none.
 /// Tolerance per element: f16: |npu − ref| ≤ 2e-3 + 1e-2·|ref|; bf16: 1e-2 + 2e-2·|ref|. The kernel rounds twice where the
 /// reference does not: P to the element type before P·V (relative 2^-11 for f16, 2^-8 for bf16 per weight) and O to the
@@ -77,19 +77,21 @@ public class AttentionKernelTests(ITestOutputHelper output)
         return o;
     }
 
-    /// <summary>Emits, simulates and compares; returns simulated cycles and the floor
-    /// max(useful MACs ÷ (rows·cols ÷ floatRateDivisor), DRAM bytes ÷ (bandwidth ÷ clock)).
+    /// <summary>Compiles a graph.sdpa of shape <paramref name="s"/> (causal: is_causal, so QOffset must be T − S) through
+    /// npu-partition, npu-attention-to-tile and npu-lower, simulates and compares; returns simulated cycles, the floor
+    /// max(useful MACs ÷ (rows·cols ÷ floatRateDivisor), DRAM bytes ÷ (bandwidth ÷ clock)) and the tiles.
+    /// <paramref name="tiles"/> overrides the cost model's blocks through the op's <c>npu.attention_tiles</c>.
     /// <paramref name="mask"/>(h, i, j) gives <see cref="AttentionShape.Mask"/>'s element at (head, position, key) of its own
     /// [Heads, Rows, T] tensor: 0 or −inf for a bool mask (true or false), any value for a float one (rounded to its type here).</summary>
     private (long Cycles, double Floor, AttentionTiles Tiles) Run(AttentionShape s, string config = "e1", string type = "f16", int seed = 1, AttentionTiles? tiles = null,
         Func<int, int, int, double>? mask = null)
     {
+        Assert.True(!s.Causal || s.QOffset == s.T - s.S, "a graph's causal attention puts query i at T − S + i");
         var t = Config(config);
         var rng = new Random(seed);
         ushort[] Rand(int n) => Enumerable.Range(0, n).Select(_ => Bits((rng.NextDouble() * 2) - 1, type)).ToArray();
         ushort[] qb = Rand(s.Hq * s.S * s.D), kb = Rand(s.Hkv * s.T * s.D), vb = Rand(s.Hkv * s.T * s.D);
 
-        long qAddr = 0, kAddr = qAddr + (2L * qb.Length), vAddr = kAddr + (2L * kb.Length), dAddr = vAddr + (2L * vb.Length);
         var mk = s.Mask;
         byte[] maskBytes = [];
         Func<int, int, int, double> add = (_, _, _) => 0;
@@ -107,36 +109,45 @@ public class AttentionKernelTests(ITestOutputHelper output)
             add = (h, i, j) => m[((((mk.Heads > 1 ? h : 0) * mk.Rows) + (mk.Rows > 1 ? i : 0)) * s.T) + j];
         }
 
-        long mAddr = (dAddr + (2L * s.S * s.Hq * s.D) + 63) & ~63L;
-        long pool = (mAddr + maskBytes.Length + 63) & ~63L;
-        var pb = new ProgramBuilder(t) { ConstantBase = pool };
-        pb.Tensor(new("q", "input", qAddr, [s.Hq, s.S, s.D], type));
-        pb.Tensor(new("k", "input", kAddr, [s.Hkv, s.T, s.D], type));
-        pb.Tensor(new("v", "input", vAddr, [s.Hkv, s.T, s.D], type));
-        pb.Tensor(new("o", "output", dAddr, [s.S, s.Hq, s.D], type));
-        pb.Entry("main");
-        var tl = tiles ?? AttentionKernel.Tiles(t, s);
-        AttentionKernel.EmitInto(pb, s, qAddr, kAddr, vAddr, dAddr, type, tl, mk is null ? -1 : mAddr);
-        pb.Line("end");
-
-        var session = new Session(NpuIR.Checked(pb, "<attention>"), t);
-        session.Write("q", Bytes(qb));
-        session.Write("k", Bytes(kb));
-        session.Write("v", Bytes(vb));
-        session.Simulator.Machine.Dram.Write(pool, pb.ConstantPool, "pool");
-        if (maskBytes.Length > 0)
+        string qt = $"tensor<1x{s.Hq}x{s.S}x{s.D}x{type}>", kt = $"tensor<1x{s.Hkv}x{s.T}x{s.D}x{type}>";
+        string mt = mk is null ? "" : $"tensor<{mk.Heads}x{mk.Rows}x{s.T}x{(mk.Type == "bool" ? "i1" : mk.Type)}>";
+        string attrs = $"is_causal = {(s.Causal ? 1 : 0)}" + (s.Scale is { } sc ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", scale = {sc:R} : f32") : "");
+        string tir = $"func.func @f(%q: {qt}, %k: {kt}, %v: {kt}{(mk is null ? "" : $", %m: {mt}")}) -> {qt} {{\n"
+            + $"  %o = graph.sdpa(%q, %k, %v{(mk is null ? "" : ", %m")}) {{{attrs}}} : ({qt}, {kt}, {kt}{(mk is null ? "" : $", {mt}")}) -> {qt}\n  func.return(%o) : {qt}\n}}\n";
+        var (ctx, module) = Tessera.Tests.Passes.PassTestUtil.Parse(tir);
+        var diags = new Tessera.IR.DiagnosticBag();
+        var pm = Tessera.IR.Passes.PassManager.Parse(ctx, Tessera.Passes.DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition))", diags);
+        Assert.True(pm is not null && pm.Run(module, diags).Succeeded, diags.Render());
+        var op = module.Walk().Single(o => o.Name == "graph.sdpa");
+        Assert.Equal("npu", (op.GetAttr(Tessera.Passes.Npu.NpuPlacement.PlaceAttr) as Tessera.IR.StringAttr)?.Value);
+        var shape = Tessera.Passes.Npu.NpuKernels.Attention(op)!;
+        var tl = tiles ?? AttentionPlan.Tiles(t, shape);
+        if (tiles is not null)
         {
-            session.Simulator.Machine.Dram.Write(mAddr, maskBytes, "mask");
+            op.SetAttr("npu.attention_tiles", Tessera.IR.ArrayAttr.OfInts([tl.HeadsPerBlock, tl.RowsPerHead, tl.Bc]));
         }
 
-        var result = session.Run();
+        var bundle = NpuIR.Lower(ctx, module, "f", config).Bundle;
+        Assert.Single(bundle.Steps);
+        var session = new BundleSession(bundle);
+        var ins = bundle.Program.Tensors.Where(x => x.Role == "input").ToList();
+        session.Write(ins[0].Name, Bytes(qb));
+        session.Write(ins[1].Name, Bytes(kb));
+        session.Write(ins[2].Name, Bytes(vb));
+        if (mk is not null)
+        {
+            session.Write(ins[3].Name, maskBytes);
+        }
 
-        var got = session.Read("o");
+        var result = session.Run(null).Total;   // throws on a hazard, deadlock or out-of-bounds access
+        var got = session.Read(bundle.Program.Tensors.Single(x => x.Role == "output").Name);
         var expect = Reference(s, qb.Select(x => Value(x, type)).ToArray(), kb.Select(x => Value(x, type)).ToArray(), vb.Select(x => Value(x, type)).ToArray(), add);
         double abs = type == "f16" ? 2e-3 : 1e-2, rel = type == "f16" ? 1e-2 : 2e-2, worst = 0;
         for (int i = 0; i < expect.Length; i++)
         {
-            double g = Value(BitConverter.ToUInt16(got, 2 * i), type), r = expect[i], tol = abs + (rel * Math.Abs(r));
+            // The reference is [S, Hq, D]; the op's result [1, Hq, S, D].
+            int pos = i / (s.Hq * s.D), head = i / s.D % s.Hq, at = (((head * s.S) + pos) * s.D) + (i % s.D);
+            double g = Value(BitConverter.ToUInt16(got, 2 * at), type), r = expect[i], tol = abs + (rel * Math.Abs(r));
             Assert.True(Math.Abs(g - r) <= tol, $"o[{i / (s.Hq * s.D)}, {i / s.D % s.Hq}, {i % s.D}] = {g}, reference {r}, tolerance {tol}");
             worst = Math.Max(worst, Math.Abs(g - r) / tol);
         }
@@ -266,7 +277,7 @@ public class AttentionKernelTests(ITestOutputHelper output)
     public void MaskedLongContextDecode()
     {
         var s = new AttentionShape(Hq: 7, Hkv: 1, S: 1, T: 4096, D: 64, Mask: BoolMask());
-        var tl = AttentionKernel.Tiles(Config("e1"), s with { T = 512 });
+        var tl = AttentionPlan.Tiles(Config("e1"), s with { T = 512 });
         var (cycles, floor, _) = Run(s, seed: 15, tiles: tl, mask: (_, _, j) => j <= 3000 ? 0 : Hidden);
         Assert.True(cycles < 20 * floor, $"{cycles} cycles against a floor of {floor}");
     }
@@ -280,13 +291,13 @@ public class AttentionKernelTests(ITestOutputHelper output)
     public void TilesComeFromTheTargetDescription()
     {
         var s = new AttentionShape(Hq: 14, Hkv: 2, S: 512, T: 512, D: 64, Causal: true);
-        var e1 = AttentionKernel.Tiles(Config("e1"), s);
-        var large = AttentionKernel.Tiles(Config("edge-large"), s);
+        var e1 = AttentionPlan.Tiles(Config("e1"), s);
+        var large = AttentionPlan.Tiles(Config("edge-large"), s);
         output.WriteLine($"{s}: e1 {e1}, edge-large {large}");
         Assert.NotEqual((e1.Br, e1.Bc), (large.Br, large.Bc));
 
         // SRAM use does not grow with T: the same tiles serve a context 16 times longer.
-        var longer = AttentionKernel.Tiles(Config("e1"), s with { S = 1, T = 8192, QOffset = 8191 });
+        var longer = AttentionPlan.Tiles(Config("e1"), s with { S = 1, T = 8192, QOffset = 8191 });
         output.WriteLine($"decode T=8192 on e1: {longer}");
         Assert.True(longer.Bc <= 8192);
     }
@@ -295,13 +306,12 @@ public class AttentionKernelTests(ITestOutputHelper output)
     public void TooLargeHeadDimIsRejected()
     {
         var s = new AttentionShape(Hq: 1, Hkv: 1, S: 1, T: 64, D: 16384);
-        var e = Assert.Throws<Tessera.IR.DiagnosticException>(() => AttentionKernel.Tiles(Config("e1"), s));
+        var e = Assert.Throws<Tessera.IR.DiagnosticException>(() => AttentionPlan.Tiles(Config("e1"), s));
         Assert.Equal(Tessera.Npu.NpuCodes.LowerUnsupported, e.Diagnostic.Code);
         Assert.Contains("head dim D=16384", e.Diagnostic.Message);
         output.WriteLine(e.Diagnostic.Message);
 
-        var pb = new ProgramBuilder(Config("e1"));
-        e = Assert.Throws<Tessera.IR.DiagnosticException>(() => AttentionKernel.EmitInto(pb, s with { Hkv = 2, Hq = 3 }, 0, 0, 0, 0, "f16"));
+        e = Assert.Throws<Tessera.IR.DiagnosticException>(() => AttentionPlan.Tiles(Config("e1"), s with { Hkv = 2, Hq = 3, D = 64 }));
         Assert.Contains("not a multiple", e.Diagnostic.Message);
     }
 }

@@ -272,8 +272,7 @@ public static class NpuModelLowering
                 DmaKernels.Pad(pb, outer, len, inner, before, after, ElemBytes(outs[0]), bits, ins[0].DramAddress, outs[0].DramAddress);
                 return 0;
             case var _ when NpuReductions.Handles(op):
-                NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);
-                return 0;
+                throw Unsupported(op, "an NPU reduction is lowered through tile.dispatch: run npu-vector-to-tile first");
             case "graph.sdpa":
                 NpuKernels.Emit(pb, op, ins, outs[0], scratch, next);
                 var q = NpuPlacement.Shape(op.Operand(0));

@@ -26,7 +26,7 @@ public static partial class TileLowering
         public long Tmp { get; private set; } = -1;
         public long Consts { get; private set; } = -1;
 
-        /// <summary>Sizes the scratch for <paramref name="ops"/> (kind, a, b, dst, scalar) and allocates it; a new
+        /// <summary>Sizes the scratch for <paramref name="ops"/> (reduce or the vector kind, a, b, dst, scalar) and allocates it; a new
         /// semaphore from <paramref name="newSem"/> orders the constants' load before their first use.</summary>
         public static VectorScratch Plan(ProgramBuilder pb, IEnumerable<(string Kind, MemRefType A, MemRefType? B, MemRefType Dst, float? Scalar)> ops, Func<int> newSem)
         {
@@ -38,6 +38,12 @@ public static partial class TileLowering
                 if (kind == "reduce")
                 {
                     tmp |= a.Shape![^1].Size > VectorCode.MaxN;
+                    continue;
+                }
+
+                // A conversion (a copy between f32 and f16/bf16) is one v.cvt and needs no scratch.
+                if (kind == "copy" && IsF32(a) != IsF32(dst))
+                {
                     continue;
                 }
 

@@ -91,7 +91,7 @@ public static partial class TileLowering
             }
         }
 
-        var scratch = VectorScratch.Plan(pb, events.Where(e => e.Kind is "vector" or "reduce").Select(e => (e.Kind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), () => ++sem);
+        var scratch = VectorScratch.Plan(pb, events.Where(e => e.Kind is "vector" or "reduce").Select(e => (e.Kind == "reduce" ? e.Kind : e.VectorKind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), () => ++sem);
 
         if (sem > t.Semaphores)
         {

@@ -243,8 +243,7 @@ public static class NpuModelLowering
             case "graph.transpose" or "graph.slice" or "graph.concat" or "graph.split" or "graph.pad" or "graph.gather":
                 throw Unsupported(op, $"an NPU {op.Name} is lowered through tile.dispatch: run npu-move-to-tile first");
             case var _ when NpuReductions.Handles(op):
-                NpuReductions.Emit(pb, op, ins[0].DramAddress, outs[0].DramAddress, outs[0].Type);
-                return 0;
+                throw Unsupported(op, "an NPU reduction is lowered through tile.dispatch: run npu-vector-to-tile first");
             default:
                 NpuKernels.Emit(pb, op, ins, outs[0], next);
                 return 0;

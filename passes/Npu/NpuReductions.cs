@@ -1,11 +1,10 @@
-using Tessera.Npu.Lowering;
-
 namespace Tessera.Passes.Npu;
 
 /// <summary>
-/// graph.reduce_{sum,mean,max,min,sum_square} on the vector unit (VectorKernels.Reduce). When the reduced axes (unit
-/// dims aside) form one run the input is outer × reduce × inner and the output outer × inner; otherwise the kernel
-/// gathers each output's elements through strided loads. keepdims does not change the output's bytes.
+/// Which graph.reduce_{sum,mean,max,min,sum_square} run on the vector unit, and what they reduce; npu-vector-to-tile
+/// writes their tile.dispatch (<see cref="ReduceKernel"/>). When the reduced axes (unit dims aside) form one run the
+/// input is outer × reduce × inner and the output outer × inner; otherwise they are several runs (the strided form).
+/// keepdims does not change the output's bytes.
 /// </summary>
 public static class NpuReductions
 {
@@ -37,18 +36,15 @@ public static class NpuReductions
             ? "a reduction over several runs of axes with a dim longer than a DMA dim (65535)" : null;
     }
 
-    /// <summary>One run of reduced axes: outer × reduce × inner; several runs: the strided form.</summary>
-    public static void Emit(ProgramBuilder pb, Operation op, long src, long dst, string type)
-    {
-        var mask = Mask(op)!;
-        if (Shape(op, mask) is var (outer, reduce, inner))
-        {
-            VectorKernels.Reduce(pb, Ops[op.Name], (int)outer, (int)reduce, (int)inner, src, dst, type);
-            return;
-        }
+    /// <summary>The reduction's kind: sum, mean, max, min or sum_square.</summary>
+    public static string Kind(Operation op) => Ops[op.Name];
 
-        var (kept, reduced) = Dims(op, mask);
-        VectorKernels.Reduce(pb, Ops[op.Name], kept, reduced, src, dst, type);
+    /// <summary>The input's non-unit dims in order, each with whether it is reduced; null when the axes are not
+    /// compile-time constants.</summary>
+    public static (long N, bool Reduced)[]? Axes(Operation op)
+    {
+        var x = NpuPlacement.Shape(op.Operand(0));
+        return Mask(op) is { } mask ? [.. x.Select((n, d) => (n, mask[d])).Where(d => d.n != 1)] : null;
     }
 
     /// <summary>The non-unit dims of the input as (size, element stride), split into kept and reduced, in order.</summary>

@@ -36,11 +36,11 @@ internal static class TileBuild
     public static Value Zero(OpBuilder b, Location loc) =>
         Named(b.Create("arith.constant", loc, [], [IndexType.Instance], [new("value", new IntegerAttr(0, IndexType.Instance))]).Result(0), "c0");
 
-    /// <summary>A <c>tile.for</c> from 0 to <paramref name="upper"/> by <paramref name="step"/>; returns a builder at the
-    /// end of its body and its induction variable.</summary>
-    public static (OpBuilder Body, Value Iv) For(OpBuilder outer, Location loc, long upper, long step, string name)
+    /// <summary>A <c>tile.for</c> from <paramref name="lower"/> to <paramref name="upper"/> by <paramref name="step"/>;
+    /// returns a builder at the end of its body and its induction variable.</summary>
+    public static (OpBuilder Body, Value Iv) For(OpBuilder outer, Location loc, long upper, long step, string name, long lower = 0)
     {
-        var loop = outer.Create(TileDialect.For, loc, [], [], [new("lower", IntegerAttr.I64(0)), new("upper", IntegerAttr.I64(upper)), new("step", IntegerAttr.I64(step))], regions: 1);
+        var loop = outer.Create(TileDialect.For, loc, [], [], [new("lower", IntegerAttr.I64(lower)), new("upper", IntegerAttr.I64(upper)), new("step", IntegerAttr.I64(step))], regions: 1);
         var block = loop.Regions[0].AddBlock();
         var iv = Named(block.AddArgument(IndexType.Instance), name);
         var inner = new OpBuilder(outer.Context);

@@ -9,7 +9,8 @@ namespace Tessera.Passes.Transforms;
 /// <c>tile.dispatch</c>es: the result viewed as rows of its last dim, a loop over blocks of rows that loads each
 /// streamed operand's block, computes it with <c>tile.vector</c>/<c>tile.reduce</c> on fp32 work tiles and stores it,
 /// with two copies of every moved block. The rows per block come from the target description (see
-/// <see cref="RowKernel.BlockRows"/>).
+/// <see cref="RowKernel.BlockRows"/>). Reductions (<see cref="ReduceKernel"/>) make each output element a row of the
+/// elements it reduces, loaded as they lie or transposed, and accumulate the loads of reduced axes that come earlier.
 /// </summary>
 public sealed class NpuVectorToTilePass : Pass
 {
@@ -21,7 +22,7 @@ public sealed class NpuVectorToTilePass : Pass
     }
 
     public override string Flag => "npu-vector-to-tile";
-    public override string Summary => "rewrites NPU element-wise, activation, softmax and norm ops as tile.dispatch loops over row blocks";
+    public override string Summary => "rewrites NPU element-wise, activation, softmax, norm and reduction ops as tile.dispatch loops over row blocks";
     public override string? AnchorOp => "func.func";
 
     public override PassResult Run(Operation op, PassContext context)
@@ -44,12 +45,12 @@ public sealed class NpuVectorToTilePass : Pass
 
         // Each kernel is made just before its rewrite: it holds the op's operands, which an earlier rewrite may replace.
         var ops = op.Regions[0].Blocks.SelectMany(b => b.Operations)
-            .Where(o => (o.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu && RowKernels.Of(o) is not null).ToList();
+            .Where(o => (o.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu && Kernel(o) is not null).ToList();
         foreach (var x in ops)
         {
             try
             {
-                RowKernels.Of(x)!.Build(context.Context, target, x);
+                Kernel(x)!(context.Context, target);
             }
             catch (DiagnosticException e)
             {
@@ -62,4 +63,10 @@ public sealed class NpuVectorToTilePass : Pass
 
         return ops.Count > 0 ? PassResult.Changed : PassResult.Unchanged;
     }
+
+    /// <summary>What rewrites <paramref name="op"/>: its row kernel or its reduction kernel; null when it has neither.</summary>
+    private static Action<Context, NpuTarget>? Kernel(Operation op) =>
+        RowKernels.Of(op) is { } row ? (c, t) => row.Build(c, t, op)
+        : ReduceKernel.Of(op) is { } reduce ? (c, t) => reduce.Build(c, t, op)
+        : null;
 }

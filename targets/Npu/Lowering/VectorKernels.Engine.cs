@@ -4,10 +4,10 @@ using Tessera.Npu.Target;
 namespace Tessera.Npu.Lowering;
 
 /// <summary>
-/// The row-block pipeline every vector kernel runs on (docs/npu/kernels.md). A kernel is described by a <see cref="Spec"/>:
-/// its row-aligned inputs (loaded per block), its output, the fp32 work it needs per row, and what it loads once
-/// (fp32 constants from the pool, typed vectors such as a norm weight). The engine sizes the row block from the target,
-/// lays out SRAM and emits, per block, the loads, the vector work and the stores, double-buffered and synchronised.
+/// The row-block pipeline of the vector kernels that are not tile dispatches yet (RoPE; docs/npu/kernels.md). A kernel
+/// is described by a <see cref="Spec"/>: its row-aligned inputs (loaded per block) and its output. The engine sizes the
+/// row block from the target, lays out SRAM and emits, per block, the loads, the vector work and the stores,
+/// double-buffered and synchronised.
 /// </summary>
 public static partial class VectorKernels
 {
@@ -25,18 +25,12 @@ public static partial class VectorKernels
     /// <summary>An input with <paramref name="Elems"/> elements per row in SRAM and its loads for rows [r0, r0 + n).</summary>
     private sealed record Input(int Elems, Func<int, int, long, IEnumerable<Xfer>> Load);
 
-    /// <summary>Where a block's vector code finds things: fp32 copies of the inputs, the extra work rows, per-row scalars,
-    /// the constants and the converted vectors. All are dense, row-major, for <see cref="R"/> rows.</summary>
-    private sealed class Block(VectorCode e, int r, long[] inF32, long[] work, long[] scalars, long consts, long[] vectors, long tmp)
+    /// <summary>Where a block's vector code finds the fp32 copies of the inputs: dense, row-major, for <see cref="R"/> rows.</summary>
+    private sealed class Block(VectorCode e, int r, long[] inF32)
     {
         public VectorCode E { get; } = e;
         public int R { get; } = r;
         public long In(int i) => inF32[i];
-        public long Work(int i) => work[i];
-        public long Scalars(int i) => scalars[i];
-        public long Const(int i) => consts + (4L * i);
-        public long Vector(int i) => vectors[i];
-        public long Tmp => tmp;
     }
 
     private sealed class Spec
@@ -49,25 +43,20 @@ public static partial class VectorKernels
         public List<Input> Inputs { get; } = [];
         /// <summary>Stores of a block's output (rows r0, n, SRAM address); null: dense rows at <see cref="Dst"/>.</summary>
         public Func<int, int, long, IEnumerable<Xfer>>? Store { get; init; }
-        public int WorkRows { get; init; }
-        public int ScalarRows { get; init; }
-        public float[] Consts { get; init; } = [];
-        public List<(long Dram, int Len)> Vectors { get; } = [];
         public int MaxBlockRows { get; init; } = MaxN;
         /// <summary>Emits the block's fp32 work; returns the fp32 result (OutElems per row, dense).</summary>
         public required Func<Block, long> Compute { get; init; }
     }
 
-    /// <summary>Rows per block and the width of a work row (the widest row the kernel touches).</summary>
-    private static (int Rows, int WorkElems) Plan(NpuTarget t, Spec s)
+    /// <summary>Rows per block.</summary>
+    private static int Plan(NpuTarget t, Spec s)
     {
         int inElems = s.Inputs.Sum(i => i.Elems);
-        int workElems = Math.Max(s.OutElems, s.Inputs.Count == 0 ? 0 : s.Inputs.Max(i => i.Elems));
-        // Per row: raw inputs in two slots and their fp32 copies, raw output in two slots, work rows and scalars.
-        long perRow = (inElems * (2L * 2 + 4)) + (s.OutElems * 2L * 2) + (s.WorkRows * 4L * workElems) + (s.ScalarRows * 4L);
-        int regions = (3 * s.Inputs.Count) + 2 + s.WorkRows + s.ScalarRows + 2 + (2 * s.Vectors.Count);
-        long fix = (4L * s.Consts.Length) + s.Vectors.Sum(v => 6L * v.Len) + (64L * regions);
-        return (ChooseRows(t, s.Title, s.Rows, perRow, fix, 2L * (inElems + s.OutElems), s.MaxBlockRows), workElems);
+        // Per row: raw inputs in two slots and their fp32 copies, raw output in two slots; 64 bytes of alignment slack
+        // per buffer and two spare (the block sizes stay those of when the engine also held constants and a scratch word).
+        long perRow = (inElems * (2L * 2 + 4)) + (s.OutElems * 2L * 2);
+        long fix = 64L * ((3 * s.Inputs.Count) + 2 + 2);
+        return ChooseRows(t, s.Title, s.Rows, perRow, fix, 2L * (inElems + s.OutElems), s.MaxBlockRows);
     }
 
     private static long Align(long v) => (v + 63) & ~63L;
@@ -113,9 +102,9 @@ public static partial class VectorKernels
     {
         var t = pb.Target;
         var e = new VectorCode(pb);
-        var (rb, workElems) = Plan(t, s);
+        int rb = Plan(t, s);
 
-        // SRAM buffers: constants, typed vectors (raw, fp32), input slots ×2, output slots ×2, fp32 inputs, work, scalars, tmp.
+        // SRAM buffers: input slots ×2, output slots ×2, fp32 inputs.
         long top = 0;
         long Take(string name, long bytes)
         {
@@ -124,9 +113,6 @@ public static partial class VectorKernels
             return at;
         }
 
-        long consts = Take("consts", 4L * s.Consts.Length);
-        var vecRaw = s.Vectors.Select((v, i) => Take($"vec{i}", 2L * v.Len)).ToArray();
-        var vecF32 = s.Vectors.Select((v, i) => Take($"vec{i}.f32", 4L * v.Len)).ToArray();
         var inRaw = new long[2][];
         for (int slot = 0; slot < 2; slot++)
         {
@@ -135,31 +121,10 @@ public static partial class VectorKernels
 
         long[] outRaw = [Take("out.0", 2L * rb * s.OutElems), Take("out.1", 2L * rb * s.OutElems)];
         var inF32 = s.Inputs.Select((i, n) => Take($"in{n}.f32", 4L * rb * i.Elems)).ToArray();
-        var work = Enumerable.Range(0, s.WorkRows).Select(i => Take($"work{i}", 4L * rb * workElems)).ToArray();
-        var scalars = Enumerable.Range(0, s.ScalarRows).Select(i => Take($"scalar{i}", 4L * rb)).ToArray();
-        long tmp = Take("tmp", 4);
         int blocks = (int)((s.Rows + (long)rb - 1) / rb);
         pb.Comment($"{s.Type} {s.Title}: {s.Rows} rows in {blocks} block(s) of {rb}, SRAM {top} of {t.SramBytes} bytes");
         pb.Line($"sem.post sem={SemFreeIn} count=2");
         pb.Line($"sem.post sem={SemFreeOut} count=2");
-
-        // Loaded once; the first block's "loaded" token orders them before the vector queue uses them (the load queue is
-        // in order).
-        if (s.Consts.Length > 0)
-        {
-            foreach (var x in Flat(pb, 4, s.Consts.Length, s.Consts.Length, consts, pb.ConstF32(s.Consts)))
-            {
-                Load(e, x, 0, 0);
-            }
-        }
-
-        for (int v = 0; v < s.Vectors.Count; v++)
-        {
-            foreach (var x in Flat(pb, 2, s.Vectors[v].Len, s.Vectors[v].Len, vecRaw[v], s.Vectors[v].Dram))
-            {
-                Load(e, x, 0, 0);
-            }
-        }
 
         for (int b = 0; b < blocks; b++)
         {
@@ -173,15 +138,7 @@ public static partial class VectorKernels
 
             var cvtIn = s.Inputs.SelectMany((inp, i) => VectorCode.CvtLines(inF32[i], inRaw[slot][i], (long)n * inp.Elems, s.Type, "f32")).ToList();
             e.Synced(cvtIn, SemLoaded, SemFreeIn);
-            if (b == 0)
-            {
-                for (int v = 0; v < s.Vectors.Count; v++)
-                {
-                    e.Synced(VectorCode.CvtLines(vecF32[v], vecRaw[v], s.Vectors[v].Len, s.Type, "f32").ToList(), 0, 0);
-                }
-            }
-
-            long result = s.Compute(new Block(e, n, inF32, work, scalars, consts, vecF32, tmp));
+            long result = s.Compute(new Block(e, n, inF32));
             e.Synced(VectorCode.CvtLines(outRaw[slot], result, (long)n * s.OutElems, "f32", s.Type).ToList(), SemFreeOut, SemDone);
 
             var stores = (s.Store?.Invoke(r0, n, outRaw[slot]) ?? Flat(pb, 2, (long)n * s.OutElems, s.OutElems, outRaw[slot], s.Dst + (2L * r0 * s.OutElems))).ToList();
@@ -217,7 +174,4 @@ public static partial class VectorKernels
 
     private static void Store(VectorCode e, Xfer x, int wait, int signal) =>
         e.Pb.Line(string.Create(Ci, $"dma.store desc={x.Desc} sram=0x{x.Sram:x} dram=0x{x.Dram:x}{ProgramBuilder.Sync(wait, signal)}"));
-
-    private static VAddr R1(long off) => VAddr.R1(off);
-    private static VAddr R2(long off) => VAddr.R2(off);
 }

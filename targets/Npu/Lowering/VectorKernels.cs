@@ -5,15 +5,11 @@ namespace Tessera.Npu.Lowering;
 
 /// <summary>
 /// Vector-unit kernels over f16/bf16 tensors in DRAM, dense row-major and viewed as rows × cols. Each method emits the body
-/// of one kernel into a <see cref="ProgramBuilder"/> (the caller emits the entry before and <c>end</c> after); kernels that
-/// use constants need <see cref="ProgramBuilder.ConstantBase"/> set first. Work is in fp32: inputs are converted on
-/// load and the result converted back once. See docs/npu/kernels.md.
+/// of one kernel into a <see cref="ProgramBuilder"/> (the caller emits the entry before and <c>end</c> after). Work is
+/// in fp32: inputs are converted on load and the result converted back once. See docs/npu/kernels.md.
 /// </summary>
 public static partial class VectorKernels
 {
-    private static Input Dense(ProgramBuilder pb, long dram, int cols) =>
-        new(cols, (r0, n, sram) => Flat(pb, 2, (long)n * cols, cols, sram, dram + (2L * r0 * cols)));
-
     private static DiagnosticException Unsupported(ProgramBuilder pb, string message) =>
         NpuCodes.Error(NpuCodes.LowerUnsupported, pb.Target.Name, message);
 }

@@ -266,10 +266,14 @@ public class OpLoweringTests(ITestOutputHelper output)
     [InlineData("reduce_mean", new long[] { 4, 1, 50 }, new long[] { 0, 1, 2 }, 1)]    // everything (keepdims: the bundle has no rank-0 tensors)
     [InlineData("reduce_sum", new long[] { 3, 70000 }, new long[] { 1 }, 1)]           // a row longer than one v.rsum
     [InlineData("reduce_max", new long[] { 4, 1, 8 }, new long[] { 1 }, 0)]             // only a unit dim: a copy
-    [InlineData("reduce_sum", new long[] { 3, 4, 5 }, new long[] { 0, 2 }, 0)]          // two runs: strided gather
-    [InlineData("reduce_min", new long[] { 2, 3, 4, 5 }, new long[] { 1, 3 }, 1)]       // two runs, four-dim boxes
-    [InlineData("reduce_mean", new long[] { 40, 300, 50 }, new long[] { 0, 2 }, 1)]     // two runs over several blocks
-    [InlineData("reduce_mean", new long[] { 301, 3, 700 }, new long[] { 1 }, 1)]        // middle axis, blocks of 52 675 rows split groups
+    [InlineData("reduce_sum", new long[] { 3, 4, 5 }, new long[] { 0, 2 }, 0)]          // two runs: the last one a tile, the first accumulated
+    [InlineData("reduce_min", new long[] { 2, 3, 4, 5 }, new long[] { 1, 3 }, 1)]       // two runs after a kept axis, which is a loop
+    [InlineData("reduce_mean", new long[] { 40, 300, 50 }, new long[] { 0, 2 }, 1)]     // two runs: 40 loads accumulated
+    [InlineData("reduce_mean", new long[] { 301, 3, 700 }, new long[] { 1 }, 1)]        // a middle axis: a transposed tile per outer index
+    [InlineData("reduce_sum", new long[] { 3, 4, 5, 6 }, new long[] { 0, 2 }, 0)]       // a transposed tile, an earlier reduced axis accumulated
+    [InlineData("reduce_min", new long[] { 2, 3, 2, 3, 4 }, new long[] { 0, 2, 4 }, 1)] // two accumulated axes: the first load of each peeled
+    [InlineData("reduce_sum_square", new long[] { 4, 5, 6 }, new long[] { 0, 2 }, 0)]   // squares accumulated element-wise
+    [InlineData("reduce_max", new long[] { 2, 3, 260, 260, 2 }, new long[] { 0, 2, 3 }, 0)] // a reduced run over 65535 before a kept one: split
     public void Reduction(string op, long[] shape, long[] axes, int keepdims)
     {
         var set = axes.Select(a => a < 0 ? a + shape.Length : a).ToHashSet();

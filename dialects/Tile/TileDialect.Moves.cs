@@ -77,7 +77,8 @@ public sealed partial class TileDialect
         for (int d = 0; d < rank; d++)
         {
             long p = perm[d], n = dst[d], first = off[p], last = off[p] + ((n - 1) * step[p]);
-            if (step[p] == 0 || (n > 0 && (first < 0 || first >= src[p] || last < 0 || last >= src[p])))
+            // A zero step repeats one element along the dim: a broadcast (a rope table shared by every head).
+            if (n > 0 && (first < 0 || first >= src[p] || last < 0 || last >= src[p]))
             {
                 return $"view dim {d} (source dim {p}: {n} elements from {first} by {step[p]}) leaves the source's {src[p]}";
             }

@@ -36,7 +36,7 @@ public static class NpuKernels
                 var w = op.Operand(1);
                 return (a == -1 || a == rank - 1) && ((TensorType)w.Type).ElementCount == Cols(op.Result(0)) ? "" : "normalization over more than the last axis";
             case "graph.rope":
-                return Rope(op) is not null ? "" : "rope layout other than [1, H, S, D] or [1, S, H, D] with [S, D] tables (interleaved: [1, H, S, D] only)";
+                return Rope(op) is not null ? "" : "rope layout other than [1, H, S, D] or [1, S, H, D] with [S, D] tables and an even D (interleaved: [1, H, S, D] only)";
             case "graph.sdpa":
                 return Attention(op) is not null ? ""
                     : "attention other than f16/bf16 [1, H, S, D] with no mask, is_causal, or a bool/f16/bf16 mask broadcasting to [1, Hq, S, T]";
@@ -91,12 +91,12 @@ public static class NpuKernels
 
     /// <summary>(heads-major?, H, S, D) when x is [1, H, S, D] (true) or [1, S, H, D] (false) and cos/sin hold S·D values;
     /// interleaved only heads-major (see <see cref="Emit"/>).</summary>
-    private static (bool HeadsMajor, int H, int S, int D)? Rope(Operation op)
+    internal static (bool HeadsMajor, int H, int S, int D)? Rope(Operation op)
     {
         var x = NpuPlacement.Shape(op.Operand(0));
         var c = NpuPlacement.Shape(op.Operand(1));
         var s = NpuPlacement.Shape(op.Operand(2));
-        if (x.Length != 4 || x[0] != 1 || !c.SequenceEqual(s) || c.Length < 2 || c[^1] != x[3])
+        if (x.Length != 4 || x[0] != 1 || !c.SequenceEqual(s) || c.Length < 2 || c[^1] != x[3] || x[3] % 2 != 0)
         {
             return null;
         }
@@ -107,7 +107,7 @@ public static class NpuKernels
         return headsMajor ? (true, (int)x[1], (int)x[2], (int)x[3]) : tokenMajor && !Interleaved(op) ? (false, (int)x[2], (int)x[1], (int)x[3]) : null;
     }
 
-    private static bool Interleaved(Operation op) => (op.GetAttr("interleaved") as IntegerAttr)?.Value is { } il && il != 0;
+    internal static bool Interleaved(Operation op) => (op.GetAttr("interleaved") as IntegerAttr)?.Value is { } il && il != 0;
 
     /// <summary>The attention shape for f16/bf16 q [1, Hq, S, D], k and v [1, Hkv, T, D], with no mask, is_causal, a
     /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above), or any other mask
@@ -176,49 +176,5 @@ public static class NpuKernels
         }
 
         return true;
-    }
-
-    /// <summary>Emits the kernel(s) for rope; on [1, H, S, D] with more than one position it needs one kernel per head,
-    /// and <paramref name="next"/> starts each further one as its own step. The other vector and attention ops are
-    /// tile dispatches (npu-vector-to-tile, npu-attention-to-tile).</summary>
-    public static void Emit(ProgramBuilder pb, Operation op, IReadOnlyList<TensorDecl> ins, TensorDecl output, Action next)
-    {
-        string type = output.Type;
-        switch (op.Name)
-        {
-            case "graph.rope":
-                var (headsMajor, h, s, d) = Rope(op)!.Value;
-                if (!headsMajor)
-                {
-                    VectorKernels.Rope(pb, s, h, d, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress, type);
-                    return;
-                }
-
-                // Interleaved (pairwise) rope is rotate_half rope on heads of size 2: one head's [S, D] x and the [S, D] tables
-                // are [S·D/2, 2] arrays whose rows are the pairs, so the same kernel runs it with no re-layout.
-                bool pairs = Interleaved(op);
-                if (s == 1 && !pairs)
-                {
-                    // One position (decode): [1, H, 1, D] is [1, 1, H, D], one row of H heads sharing the table row.
-                    VectorKernels.Rope(pb, 1, h, d, ins[0].DramAddress, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress, type);
-                    return;
-                }
-
-                for (int head = 0; head < h; head++)
-                {
-                    if (head > 0)
-                    {
-                        next();
-                    }
-
-                    long off = (long)head * s * d * 2;
-                    VectorKernels.Rope(pb, pairs ? s * d / 2 : s, 1, pairs ? 2 : d, ins[0].DramAddress + off, ins[1].DramAddress, ins[2].DramAddress, output.DramAddress + off, type);
-                }
-
-                return;
-            default:
-                string why = RowKernels.Of(op) is not null ? ": it is lowered through tile.dispatch, run npu-vector-to-tile first" : "";
-                throw new DiagnosticException(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, $"NPU lowering: no kernel for {op.Name}{why}", op.Location));
-        }
     }
 }

@@ -166,21 +166,11 @@ public static class NpuModelLowering
             var ins = DataOperands(op).Where(v => v.DefiningOp?.Name != "graph.none").Select(Buf).ToList();
             var outs = op.Results.Select(Buf).ToList();
             string[] inNames = [.. ins.Select(t => t.Name).Distinct()], outNames = [.. outs.Select(t => t.Name)];
-            string current = entry;
-            int part = 0;
             pb.Entry(entry);
             pb.Comment($"{source} at {layer}");
-            void Next()
-            {
-                pb.Line("end");
-                steps.Add(new BundleStep("npu", current, inNames, outNames, source, layer));
-                current = $"{entry}.{++part}";
-                pb.Entry(current);
-            }
-
-            long macs = EmitKernel(pb, op, ins, outs, Next);
+            long macs = EmitKernel(pb, op, ins, outs);
             pb.Line("end");
-            steps.Add(new BundleStep("npu", current, inNames, outNames, source, layer));
+            steps.Add(new BundleStep("npu", entry, inNames, outNames, source, layer));
             layers.Add(new NpuLayer(entry, source, layer, outs[0].Type, macs, MinDramBytes(source, ins, outs)));
         }
 
@@ -226,7 +216,7 @@ public static class NpuModelLowering
         return new NpuLowering(bundle, layers, pb.Buffers, steps.Any(s => s.Kind == "host") ? host.Module : null, liveSteps);
     }
 
-    private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs, Action next)
+    private static long EmitKernel(ProgramBuilder pb, Operation op, List<TensorDecl> ins, List<TensorDecl> outs)
     {
         switch (op.Name)
         {
@@ -244,9 +234,10 @@ public static class NpuModelLowering
                 throw Unsupported(op, $"an NPU {op.Name} is lowered through tile.dispatch: run npu-move-to-tile first");
             case var _ when NpuReductions.Handles(op):
                 throw Unsupported(op, "an NPU reduction is lowered through tile.dispatch: run npu-vector-to-tile first");
+            case "graph.sdpa":
+                throw Unsupported(op, "NPU attention is lowered through tile.dispatch: run npu-attention-to-tile first");
             default:
-                NpuKernels.Emit(pb, op, ins, outs[0], next);
-                return 0;
+                throw Unsupported(op, $"an NPU {op.Name} is lowered through tile.dispatch: run npu-vector-to-tile first");
         }
     }
 

@@ -21,7 +21,11 @@ internal static class TileBuild
         Named(body.AddArgument(new MemRefType([.. shape.Select(d => new Dim(d))], elem, MemorySpace.Dram)), name);
 
     /// <summary>A <c>tile.alloc</c> of a rows × cols tile in <paramref name="space"/> with <paramref name="buffers"/> copies.</summary>
-    public static Value Alloc(OpBuilder b, Location loc, string name, long rows, long cols, Type elem, MemorySpace space, int buffers)
+    public static Value Alloc(OpBuilder b, Location loc, string name, long rows, long cols, Type elem, MemorySpace space, int buffers) =>
+        Alloc(b, loc, name, [rows, cols], elem, space, buffers);
+
+    /// <summary>A <c>tile.alloc</c> of a tile of <paramref name="shape"/>.</summary>
+    public static Value Alloc(OpBuilder b, Location loc, string name, long[] shape, Type elem, MemorySpace space, int buffers)
     {
         var attrs = new List<KeyValuePair<string, Attribute>> { new("name", new StringAttr(name)) };
         if (buffers > 1)
@@ -29,7 +33,7 @@ internal static class TileBuild
             attrs.Add(new("buffers", IntegerAttr.I64(buffers)));
         }
 
-        return Named(b.Create(TileDialect.Alloc, loc, [], [new MemRefType([new Dim(rows), new Dim(cols)], elem, space)], attrs).Result(0), name);
+        return Named(b.Create(TileDialect.Alloc, loc, [], [new MemRefType([.. shape.Select(d => new Dim(d))], elem, space)], attrs).Result(0), name);
     }
 
     /// <summary>The index constant 0.</summary>

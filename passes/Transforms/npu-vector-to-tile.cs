@@ -68,5 +68,6 @@ public sealed class NpuVectorToTilePass : Pass
     private static Action<Context, NpuTarget>? Kernel(Operation op) =>
         RowKernels.Of(op) is { } row ? (c, t) => row.Build(c, t, op)
         : ReduceKernel.Of(op) is { } reduce ? (c, t) => reduce.Build(c, t, op)
+        : RopeTile.Handles(op) ? (c, t) => RopeTile.Rewrite(c, t, op)
         : null;
 }

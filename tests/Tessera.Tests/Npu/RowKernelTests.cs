@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace Tessera.Tests.Npu;
 
 /// <summary>
-/// The vector-unit ops (element-wise with every broadcast, activations, softmax, rms_norm, layer_norm), each compiled from a
+/// The vector-unit ops (element-wise with every broadcast, activations, softmax, rms_norm, layer_norm, rope), each compiled from a
 /// graph function through npu-partition, npu-vector-to-tile (tile.dispatch over row blocks) and npu-lower, run in the
 /// simulator on random f16/bf16 inputs (fixed seeds) and compared with a double-precision reference written here. The
 /// simulator stops on any hazard, deadlock or out-of-bounds access, so a run that finishes had none.
@@ -43,7 +43,7 @@ public class RowKernelTests(ITestOutputHelper output)
         Assert.True(pm is not null && pm.Run(module, diags).Succeeded, diags.Render());
         var graphOp = module.Walk().Single(o => o.Name == $"graph.{op}");
         Assert.Equal(NpuPlacement.Npu, (graphOp.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value);
-        long rb = RowKernels.Of(graphOp)!.BlockRows(target);
+        long rb = RowKernels.Of(graphOp)?.BlockRows(target) ?? 0;   // 0: not a row kernel (rope)
 
         var bundle = NpuIR.Lower(ctx, module, "f", target.Name).Bundle;
         Assert.Single(bundle.Steps);
@@ -234,6 +234,60 @@ public class RowKernelTests(ITestOutputHelper output)
         {
             AssertOverlap(res);
         }
+    }
+
+    /// <summary>Rotary embedding: token-major [1, S, H, D] with [1, S, 1, D] tables, heads-major [1, H, S, D] with [S, D]
+    /// tables, and interleaved (pairwise) heads-major; one dispatch whose DMA repeats the tables over the heads.</summary>
+    [Theory]
+    [InlineData("token", 300, 7, 128, "f16", "e1")]
+    [InlineData("token", 5, 3, 10, "f16", "e1")]
+    [InlineData("token", 40, 2, 64, "bf16", "e1")]
+    [InlineData("token", 3, 40000, 2, "f16", "edge-large")]   // 40000 heads of 2: a block row wider than the vector's 65535
+    [InlineData("heads", 37, 4, 64, "f16", "e1")]
+    [InlineData("pairs", 21, 3, 32, "f16", "e1")]
+    [InlineData("pairs", 15, 4, 64, "bf16", "e1")]
+    public void Rope(string layout, int rows, int heads, int headDim, string type, string config)
+    {
+        int half = headDim / 2;
+        bool pairs = layout == "pairs", tokenMajor = layout == "token";
+        var x = Random((long)rows * heads * headDim, 10, -3, 3, type);
+        var angle = Enumerable.Range(0, rows * headDim).Select(i => (i / headDim) * Math.Pow(10000, -2.0 * (i % headDim / (pairs ? 2 : 1) % half) / headDim)).ToArray();
+        var cos = angle.Select(v => Round(Math.Cos(v), type)).ToArray();
+        var sin = angle.Select(v => Round(Math.Sin(v), type)).ToArray();
+        long[] xs = tokenMajor ? [1, rows, heads, headDim] : [1, heads, rows, headDim], ts = tokenMajor ? [1, rows, 1, headDim] : [rows, headDim];
+        var (y, res, _) = Run(Config(config), "rope", type, [(xs, x), (ts, cos), (ts, sin)], xs, $"interleaved = {(pairs ? 1 : 0)}");
+        var want = new double[x.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                int b = (tokenMajor ? (r * heads) + h : (h * rows) + r) * headDim, t = r * headDim;
+                for (int j = 0; j < headDim; j++)
+                {
+                    // rotate_half pairs j with j ± D/2; pairwise rope pairs 2i with 2i + 1.
+                    double rot = pairs ? (j % 2 == 0 ? -x[b + j + 1] : x[b + j - 1]) : j < half ? -x[b + j + half] : x[b + j - half];
+                    want[b + j] = (x[b + j] * cos[t + j]) + (rot * sin[t + j]);
+                }
+            }
+        }
+
+        Compare(y, want, type, $"{layout} rope");
+        if (rows >= 300)
+        {
+            AssertOverlap(res);
+        }
+    }
+
+    [Fact]
+    public void RopeWithAnOddHeadSizeStaysOnTheHostAndSaysWhy()
+    {
+        string x = "tensor<1x4x2x7xf16>", t = "tensor<4x7xf16>";
+        var (ctx, module) = PassTestUtil.Parse($"func.func @f(%x: {x}, %c: {t}, %s: {t}) -> {x} {{\n  %y = graph.rope(%x, %c, %s) {{interleaved = 0}} : ({x}, {t}, {t}) -> {x}\n  func.return(%y) : {x}\n}}\n");
+        var diags = new DiagnosticBag();
+        Assert.True(PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-partition))", diags)!.Run(module, diags).Succeeded);
+        var rope = module.Walk().Single(o => o.Name == "graph.rope");
+        Assert.Equal("host", (rope.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value);
+        Assert.Contains("even D", (rope.GetAttr(NpuPlacement.ReasonAttr) as StringAttr)?.Value);
     }
 
     [Fact]

@@ -56,12 +56,16 @@ public class TileMoveDialectTests
     [InlineData("offsets = [0, 0], perm = [1, 1]", "memref<16x8xf16, dram>", "is not a permutation")]
     [InlineData("offsets = [0, 10]", "memref<8x8xf16, dram>", "view dim 1 (source dim 1: 8 elements from 10 by 1) leaves the source's 16")]
     [InlineData("offsets = [7, 0], steps = [1, 1]", "memref<2x16xf16, dram>", "leaves the source's 8")]
-    [InlineData("offsets = [0, 0], steps = [0, 1]", "memref<1x16xf16, dram>", "view dim 0")]
+    [InlineData("offsets = [8, 0], steps = [0, 1]", "memref<4x16xf16, dram>", "view dim 0 (source dim 0: 4 elements from 8 by 0)")]
     [InlineData("offsets = [0]", "memref<8x16xf16, dram>", "need 2 entries")]
     [InlineData("offsets = [0, 0]", "memref<8x16xf32, dram>", "the source's element type and rank")]
     [InlineData("offsets = [0, 0, 0]", "memref<8x16x1xf16, dram>", "the source's element type and rank")]
     public void ViewsMustStayInsideTheirSource(string attrs, string result, string why) =>
         Assert.Contains(why, Verify(View(attrs, result)));
+
+    /// <summary>A zero step repeats a row: the broadcast a rope table shared by every head is loaded through.</summary>
+    [Fact]
+    public void AZeroStepBroadcasts() => Assert.Null(Verify(View("offsets = [3, 0], steps = [0, 1]", "memref<5x16xf16, dram>")));
 
     [Fact]
     public void AViewIsOfDram() =>

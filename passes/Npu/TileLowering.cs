@@ -36,6 +36,9 @@ public static partial class TileLowering
         public (long Rows, long Cols) Extent { get; set; }
         public long Slot => Slots[(Writes - 1) % Copies];
 
+        /// <summary>Consecutive copies of the tile's one row that each slot holds (<see cref="RowReplicas"/>).</summary>
+        public int Replicas { get; set; } = 1;
+
         /// <summary>The queues that touch the buffer; one queue alone orders its own accesses and needs no token.</summary>
         public SortedSet<string> Queues { get; } = new(StringComparer.Ordinal);
 
@@ -83,11 +86,12 @@ public static partial class TileLowering
         var events = new List<Event>();
         Unroll(body, new Dictionary<Value, long>(ReferenceEqualityComparer.Instance), bufs, events);
         Plan(events);
+        RowReplicas(events);
 
         int sem = 0;
         foreach (var b in order.Where(b => b.Type.Space == MemorySpace.Sram))
         {
-            long bytes = b.Type.ElementCount!.Value * Elem(b.Type);
+            long bytes = b.Type.ElementCount!.Value * Elem(b.Type) * b.Replicas;
             b.Slots = [.. Enumerable.Range(0, b.Copies).Select(i => pb.Alloc($"{b.Name}{i}", bytes))];
             if (b.Queues.Count > 1)
             {
@@ -95,7 +99,7 @@ public static partial class TileLowering
             }
         }
 
-        var scratch = VectorScratch.Plan(pb, events.Where(e => e.Kind is "vector" or "reduce").Select(e => (e.Kind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), () => ++sem);
+        var scratch = VectorScratch.Plan(pb, events.Where(e => e.Kind is "vector" or "reduce").Select(e => (e.Kind == "reduce" ? "reduce" : e.VectorKind, e.Tile!.Type, e.Tile2?.Type, e.Out!.Type, e.Scalar)), () => ++sem);
 
         if (sem > t.Semaphores)
         {

@@ -25,7 +25,26 @@ public sealed class VectorCode(ProgramBuilder pb)
     public const int MaxN = 65535;
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
+    /// <summary>At most this many copies of a broadcast row: more cost SRAM and save only an instruction's startup, already
+    /// under a cycle per row at 8.</summary>
+    public const int MaxRowCopies = 8;
+
     public ProgramBuilder Pb { get; } = pb;
+
+    /// <summary>How many consecutive copies of a row of <paramref name="cols"/> fp32 elements let one instruction apply
+    /// it to that many rows of a <paramref name="rows"/>-row operand (each instruction paying one startup instead of one
+    /// per row): at most <see cref="MaxRowCopies"/>, the rows, and what one instruction's <c>n</c> spans.</summary>
+    public static int RowCopies(long rows, long cols) => (int)Math.Max(1, Math.Min(Math.Min(rows, MaxRowCopies), MaxN / Math.Max(1, cols)));
+
+    /// <summary>Fills rows 1 … <paramref name="copies"/> − 1 after the row of <paramref name="cols"/> fp32 elements at
+    /// <paramref name="row"/> with copies of it, doubling what is there with each <c>v.copy</c>.</summary>
+    public void ReplicateRow(long row, long cols, int copies)
+    {
+        for (int r = 1; r < copies; r *= 2)
+        {
+            Un("copy", row + (4L * r * cols), row, (long)Math.Min(r, copies - r) * cols);
+        }
+    }
 
     /// <summary>Writes <paramref name="lines"/>, with <paramref name="wait"/> on the first and <paramref name="signal"/> on the last.</summary>
     public void Synced(List<string> lines, int wait, int signal)

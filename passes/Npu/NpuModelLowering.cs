@@ -248,12 +248,9 @@ public static class NpuModelLowering
         switch (op.Name)
         {
             case "tile.dispatch":
-                return TileLowering.Emit(pb, op, [.. ins, .. outs]);
-            case "graph.mat_mul" when NpuMatmulLowering.IsGemv(op):
-                var form = NpuMatmulForm.Of(op).Form!;
-                var plan = GemvKernel.Plan(pb.Target, (int)form.N, (int)form.K) ?? throw Unsupported(op, $"the GEMV kernel does not fit target {pb.Target.Name}");
-                GemvKernel.Emit(pb, plan, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
-                return form.N * form.K;
+                long macs = TileLowering.Emit(pb, op, [.. ins, .. outs]);
+                // A GEMV's vector blocks multiply too: its MACs are all K·N, not only the matrix blocks' mma products.
+                return NpuMatmulLowering.IsGemv(op) ? ins[0].Elements * outs[0].Elements : macs;
             case "graph.mat_mul" or "graph.gemm":
                 throw Unsupported(op, "an NPU matmul is lowered through tile.dispatch: run npu-tile and npu-matmul-to-tile first");
             case "graph.transpose" when ElemBytes(outs[0]) <= 4 && DmaKernels.Collapse(NpuPlacement.Shape(op.Operand(0)), NpuPlacement.Perm(op)) is { } c:

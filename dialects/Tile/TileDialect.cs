@@ -10,8 +10,10 @@ namespace Tessera.Dialects.Tile;
 /// tensor's elements in another shape), like IREE's dispatch regions. Its body allocates on-chip buffers (<c>tile.alloc</c>), loops over tiles (<c>tile.for</c>), and moves and
 /// computes tiles (<c>tile.load</c>, <c>tile.mma</c>, <c>tile.drain</c>, <c>tile.vector</c>, <c>tile.store</c>).
 /// <para>Tiles are clipped at a memref's edges: a tile op works on the part of its tile that lies inside the DRAM
-/// memref (ragged last tiles). A <c>tile.alloc</c> with <c>buffers = N</c> holds N copies of its tile, used in turn by the
-/// loads and drains that write it, so a target may overlap moving one with computing on another.</para>
+/// memref (ragged last tiles), or within the <c>sizes</c> a load gives (a narrower block anywhere in the memref); the
+/// ops that compute on the tile, and the store of what they produce, work on that part.</para>
+/// <para>A <c>tile.alloc</c> with <c>buffers = N</c> holds N copies of its tile, used in turn by the loads and drains
+/// that write it, so a target may overlap moving one with computing on another.</para>
 /// </summary>
 public sealed partial class TileDialect : Dialect
 {
@@ -40,11 +42,12 @@ public sealed partial class TileDialect : Dialect
         .Regions(1)
         .Verify(VerifyFor);
 
-    public static readonly OpDef Load = OpDef.Define("tile.load", "dst = the tile of src at [indices], over src's trailing dims (with transpose: dst[i][j] = src[r + j][c + i])")
+    public static readonly OpDef Load = OpDef.Define("tile.load", "dst = the tile of src at [indices], over src's trailing dims (with transpose: dst[i][j] = src[r + j][c + i]); with sizes = [rows, cols], only the tile's leading rows x cols")
         .Operand("src", Dram).Operand("dst", Sram).VariadicOperand("indices", TC.Index)
         .OptionalAttr("transpose", AC.Unit)
         .OptionalAttr("low", AC.IntArray).OptionalAttr("high", AC.IntArray).OptionalAttr("padding", AC.Typed)
-        .Verify(op => VerifyMove(op, op.Operand(0), op.Operand(1)));
+        .OptionalAttr("sizes", AC.IntArray)
+        .Verify(op => VerifyMove(op, op.Operand(0), op.Operand(1)) ?? VerifySizes(op));
 
     public static readonly OpDef Store = OpDef.Define("tile.store", "the tile of dst at [indices] = src (with transpose: dst[r + j][c + i] = src[i][j])")
         .Operand("src", Sram).Operand("dst", Dram).VariadicOperand("indices", TC.Index)
@@ -174,6 +177,21 @@ public sealed partial class TileDialect : Dialect
 
         // The tile covers the memref's trailing dims; the leading dims are picked by their indices alone.
         return t.Length <= m.Length && t.Zip(m[^t.Length..]).All(p => p.First <= p.Second) ? null : $"tile {string.Join('x', t)} does not fit memref {string.Join('x', m)}";
+    }
+
+    /// <summary>A load's <c>sizes</c>: the part of the tile it fills, two dims each in [1, the tile's], so a block
+    /// narrower than the tile can sit anywhere in the memref, not only at its edge.</summary>
+    private static string? VerifySizes(Operation op)
+    {
+        if (op.GetAttr("sizes") is not ArrayAttr sizes)
+        {
+            return null;
+        }
+
+        long[] t = Shape(op.Operand(1));
+        var v = sizes.Elements.Select(e => ((IntegerAttr)e).Value).ToArray();
+        return t.Length == 2 && v.Length == 2 && v[0] >= 1 && v[0] <= t[0] && v[1] >= 1 && v[1] <= t[1]
+            ? null : $"sizes [{string.Join(", ", v)}] must be two dims within the tile {string.Join('x', t)}";
     }
 
     private static string? VerifyVector(Operation op)

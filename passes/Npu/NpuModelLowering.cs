@@ -221,13 +221,10 @@ public static class NpuModelLowering
         switch (op.Name)
         {
             case "tile.dispatch":
-                long done = TileLowering.Emit(pb, op, [.. ins, .. outs]);
-                return op.GetAttr("npu.macs") is IntegerAttr work ? work.Value : done;
-            case "graph.mat_mul" when NpuMatmulLowering.IsGemv(op):
-                var form = NpuMatmulForm.Of(op).Form!;
-                var plan = GemvKernel.Plan(pb.Target, (int)form.N, (int)form.K) ?? throw Unsupported(op, $"the GEMV kernel does not fit target {pb.Target.Name}");
-                GemvKernel.Emit(pb, plan, ins[0].DramAddress, ins[1].DramAddress, outs[0].DramAddress, outs[0].Type);
-                return form.N * form.K;
+                long macs = TileLowering.Emit(pb, op, [.. ins, .. outs]);
+                // The op's own work where the tiles compute more or less: attention's visible pairs; a GEMV's vector blocks
+                // multiply too, so its MACs are all K·N, not only the matrix blocks' mma products.
+                return op.GetAttr("npu.macs") is IntegerAttr work ? work.Value : NpuMatmulLowering.IsGemv(op) ? ins[0].Elements * outs[0].Elements : macs;
             case "graph.mat_mul" or "graph.gemm":
                 throw Unsupported(op, "an NPU matmul is lowered through tile.dispatch: run npu-tile and npu-matmul-to-tile first");
             case "graph.transpose" or "graph.slice" or "graph.concat" or "graph.split" or "graph.pad" or "graph.gather":

@@ -128,14 +128,16 @@ public sealed class RowKernel
     }
 
     /// <summary>Rows per block: all that fit SRAM (two copies of each streamed block and of the result's, the work and
-    /// scalar tiles, the vector unit's two fp32 scratch rows), at most 65535 (a DMA dim and a row loop's count), split into about four blocks while each block
+    /// scalar tiles, the vector unit's two fp32 scratch rows, the row inputs' copies), at most 65535 (a DMA dim and a row loop's count), split into about four blocks while each block
     /// still moves at least DMA latency × bandwidth bytes, so loads, vector work and stores overlap.</summary>
     public long BlockRows(NpuTarget t)
     {
         const long e = 2;
         long streamCols = Inputs.Sum(i => i.Kind == RowInput.Stream ? Cols : i.Kind == RowInput.Column ? 1 : 0);
         long perRow = (2 * e * (streamCols + Cols)) + (4 * Cols * (Work + 2)) + (4 * Scalars);
-        long fixedBytes = Inputs.Sum(i => i.Kind == RowInput.Row ? (e + 4) * Cols : 0) + (64L * (Inputs.Length + Work + Scalars + 8));
+        // A row input's fp32 tile holds up to VectorCode.RowCopies copies of the row (TileLowering.RowReplicas).
+        long rowCopies = Tessera.Npu.Lowering.VectorCode.RowCopies(MaxN, Cols);
+        long fixedBytes = Inputs.Sum(i => i.Kind == RowInput.Row ? (e + (4 * rowCopies)) * Cols : 0) + (64L * (Inputs.Length + Work + Scalars + 8));
         long fit = (t.SramBytes - fixedBytes) / perRow;
         if (fit < 1)
         {

@@ -37,8 +37,11 @@ internal static class TileBuild
     }
 
     /// <summary>The index constant 0.</summary>
-    public static Value Zero(OpBuilder b, Location loc) =>
-        Named(b.Create("arith.constant", loc, [], [IndexType.Instance], [new("value", new IntegerAttr(0, IndexType.Instance))]).Result(0), "c0");
+    public static Value Zero(OpBuilder b, Location loc) => Index(b, loc, 0);
+
+    /// <summary>An index constant, named c<paramref name="value"/>.</summary>
+    public static Value Index(OpBuilder b, Location loc, long value) =>
+        Named(b.Create("arith.constant", loc, [], [IndexType.Instance], [new("value", new IntegerAttr(value, IndexType.Instance))]).Result(0), "c" + value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>A <c>tile.for</c> from <paramref name="lower"/> to <paramref name="upper"/> by <paramref name="step"/>;
     /// returns a builder at the end of its body and its induction variable.</summary>
@@ -52,9 +55,23 @@ internal static class TileBuild
         return (inner, iv);
     }
 
-    /// <summary>A <c>tile.load</c> or <c>tile.store</c> of the tile at <paramref name="indices"/>.</summary>
-    public static void Move(OpBuilder b, OpDef def, Value src, Value dst, Value[] indices, bool transpose, Location loc) =>
-        b.Create(def, loc, [src, dst, .. indices], [], transpose ? [new("transpose", UnitAttr.Instance)] : []);
+    /// <summary>A <c>tile.load</c> or <c>tile.store</c> of the tile at <paramref name="indices"/>; a load with
+    /// <paramref name="sizes"/> fills only that leading part of the tile.</summary>
+    public static void Move(OpBuilder b, OpDef def, Value src, Value dst, Value[] indices, bool transpose, Location loc, (long Rows, long Cols)? sizes = null)
+    {
+        var attrs = new List<KeyValuePair<string, Attribute>>();
+        if (sizes is { } s)
+        {
+            attrs.Add(new("sizes", ArrayAttr.OfInts([s.Rows, s.Cols])));
+        }
+
+        if (transpose)
+        {
+            attrs.Add(new("transpose", UnitAttr.Instance));
+        }
+
+        b.Create(def, loc, [src, dst, .. indices], [], attrs);
+    }
 
     private static T Named<T>(T v, string name) where T : Value
     {

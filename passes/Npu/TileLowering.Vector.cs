@@ -116,6 +116,26 @@ public static partial class TileLowering
 
     private static bool IsF32(ShapedType t) => t.ElementType is FloatType { Width: 32 };
 
+    /// <summary>
+    /// Gives each f32 row tile that a <c>tile.vector</c> broadcasts over several rows (b [1 x C], C ≥ 2, of an a [R x C])
+    /// room for <see cref="VectorCode.RowCopies"/> consecutive copies of its row, which the vector queue fills after
+    /// every write of the tile: one instruction then applies the row to that many rows instead of one per row (a row
+    /// loop pays the vector startup per row). Only a one-copy tile that the vector queue alone touches, so every write
+    /// of it is a <c>tile.vector</c> this lowering follows with the copies.
+    /// </summary>
+    private static void RowReplicas(List<Event> events)
+    {
+        foreach (var ev in events.Where(e => e.Kind == "vector" && e.Tile2 is not null))
+        {
+            var (a, b) = (ev.Tile!.Type.Shape!, ev.Tile2!.Type.Shape!);
+            if (a.Count == 2 && b.Count == 2 && a[0].Size >= 2 && b[0].Size == 1 && b[1].Size == a[1].Size && a[1].Size >= 2
+                && IsF32(ev.Tile2.Type) && ev.Tile2.Copies == 1 && ev.Tile2.Queues.SetEquals(["vector"]))
+            {
+                ev.Tile2.Replicas = Math.Max(ev.Tile2.Replicas, VectorCode.RowCopies(a[0].Size, a[1].Size));
+            }
+        }
+    }
+
     private sealed partial class Emitter
     {
         private readonly VectorCode _v = new(pb);
@@ -210,7 +230,14 @@ public static partial class TileLowering
         {
             var waits = new List<int>();
             var signals = new List<int>();
-            Place(_v.Collect(() => VectorBody(ev, waits, signals)), waits, signals);
+            Place(_v.Collect(() =>
+            {
+                VectorBody(ev, waits, signals);
+                if (ev.Out!.Replicas > 1)
+                {
+                    _v.ReplicateRow(ev.Out.Slot, ev.Out.Extent.Cols, ev.Out.Replicas);
+                }
+            }), waits, signals);
         }
 
         private void VectorBody(Event ev, List<int> waits, List<int> signals)
@@ -278,6 +305,25 @@ public static partial class TileLowering
             else if (bExtent == (rows, 1))
             {
                 _v.Rows((int)rows, 4 * cols, () => _v.Bin(kind, VAddr.R1(dst.Off), VAddr.R1(x.Off), VAddr.R2(yb.Off), cols, bcast: true));
+            }
+            else if (ev.Tile2!.Replicas > 1 && bExtent == (1, cols))
+            {
+                // b's row is there Replicas times in a row: one instruction per that many rows.
+                int copies = ev.Tile2.Replicas;
+                long groups = rows / copies, step = 4L * copies * cols, rest = rows % copies;
+                if (groups > 1)
+                {
+                    _v.Rows((int)groups, step, () => _v.Bin(kind, VAddr.R1(dst.Off), VAddr.R1(x.Off), yb, copies * cols));
+                }
+                else if (groups == 1)
+                {
+                    _v.Bin(kind, dst, x, yb, copies * cols);
+                }
+
+                if (rest > 0)
+                {
+                    _v.Bin(kind, dst + (groups * step), x + (groups * step), yb, rest * cols);
+                }
             }
             else
             {

@@ -36,6 +36,9 @@ public static partial class TileLowering
         public (long Rows, long Cols) Extent { get; set; }
         public long Slot => Slots[(Writes - 1) % Copies];
 
+        /// <summary>Consecutive copies of the tile's one row that each slot holds (<see cref="RowReplicas"/>).</summary>
+        public int Replicas { get; set; } = 1;
+
         /// <summary>The queues that touch the buffer; one queue alone orders its own accesses and needs no token.</summary>
         public SortedSet<string> Queues { get; } = new(StringComparer.Ordinal);
 
@@ -46,6 +49,10 @@ public static partial class TileLowering
     {
         /// <summary>What a tile.vector writes (its other buffers are what it reads).</summary>
         public Buf? Out { get; init; }
+
+        /// <summary>A load's <c>sizes</c>: the tile's part it fills (rows, cols), clipped further at the memref's edge.</summary>
+        public (long Rows, long Cols)? Sizes { get; init; }
+
         public string VectorKind { get; init; } = "";
         public float? Scalar { get; init; }
         public bool Skip { get; set; }
@@ -82,11 +89,12 @@ public static partial class TileLowering
         var events = new List<Event>();
         Unroll(body, new Dictionary<Value, long>(ReferenceEqualityComparer.Instance), bufs, events);
         Plan(events);
+        RowReplicas(events);
 
         int sem = 0;
         foreach (var b in order.Where(b => b.Type.Space == MemorySpace.Sram))
         {
-            long bytes = b.Type.ElementCount!.Value * Elem(b.Type);
+            long bytes = b.Type.ElementCount!.Value * Elem(b.Type) * b.Replicas;
             b.Slots = [.. Enumerable.Range(0, b.Copies).Select(i => pb.Alloc($"{b.Name}{i}", bytes))];
             if (b.Queues.Count > 1)
             {
@@ -148,7 +156,10 @@ public static partial class TileLowering
                     AddMove(op, bufs, () => Idx(2), events);
                     break;
                 case "tile.load":
-                    events.Add(new Event("load", bufs[op.Operand(1)!], null, null, op.Operand(0), Idx(2), op.GetAttr("transpose") is not null));
+                    events.Add(new Event("load", bufs[op.Operand(1)!], null, null, op.Operand(0), Idx(2), op.GetAttr("transpose") is not null)
+                    {
+                        Sizes = op.GetAttr("sizes") is ArrayAttr { Elements: [IntegerAttr r, IntegerAttr c] } ? (r.Value, c.Value) : null,
+                    });
                     break;
                 case "tile.store":
                     events.Add(new Event("store", bufs[op.Operand(0)!], null, null, op.Operand(1), Idx(2), op.GetAttr("transpose") is not null));
@@ -221,7 +232,7 @@ public static partial class TileLowering
             switch (ev.Kind)
             {
                 case "load":
-                    var key = (ev.Mem!, string.Join(',', ev.Index), ev.Transpose);
+                    var key = (ev.Mem!, string.Join(',', ev.Index) + (ev.Sizes is { } sz ? $"/{sz.Rows}x{sz.Cols}" : ""), ev.Transpose);
                     if (ev.Tile!.Holds is { } h && ReferenceEquals(h.Mem, key.Item1) && (h.Index, h.Transpose) == (key.Item2, key.Item3))
                     {
                         ev.Skip = true;
@@ -359,6 +370,11 @@ public static partial class TileLowering
             var b = ev.Tile!;
             int e = Elem(b.Type);
             var (rows, cols, at) = Clip(b, ev.Mem!, ev.Index, ev.Transpose);
+            if (ev.Sizes is { } sizes)
+            {
+                (rows, cols) = (Math.Min(rows, sizes.Rows), Math.Min(cols, sizes.Cols));
+            }
+
             long srcRow = Dims(ev.Mem!).Cols * e;
             b.Writes++;
             b.Extent = (rows, cols);

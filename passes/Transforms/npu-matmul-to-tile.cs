@@ -10,7 +10,8 @@ namespace Tessera.Passes.Transforms;
 /// loops over the chosen tiles with explicit memrefs, in the matrix unit's terms X[P×Q] = S[P×K]·W[K×Q]: S streams
 /// through the array, W is stationary. With <c>npu.stationary = "b"</c>, S = A, W = B and X = C; with <c>"a"</c>,
 /// S = Bᵀ, W = Aᵀ and X = Cᵀ, the transposes being the loads' and the store's. A gemm's transposed constant weight is
-/// transposed here, at compile time, and its bias becomes a row-broadcast <c>graph.add</c> after the dispatch.
+/// transposed here, at compile time, and its bias becomes a row-broadcast <c>graph.add</c> after the dispatch. A matmul
+/// given the GEMV (<c>npu.kernel = "gemv"</c>) becomes the dispatch of the blocks npu-tile planned (<see cref="GemvDispatch"/>).
 /// </summary>
 public sealed class NpuMatmulToTilePass : Pass
 {
@@ -31,12 +32,16 @@ public sealed class NpuMatmulToTilePass : Pass
         {
             if (NpuMatmulLowering.IsGemv(mm))
             {
-                // The GEMV kernel is emitted straight from the matmul; only a gemm's transB and bias are taken out here.
-                if (mm.Name == "graph.gemm")
+                var f = NpuMatmulForm.Of(mm).Form!;
+                var (blocks, why) = GemvDispatch.Parse(mm, f.N);
+                if (blocks is null)
                 {
-                    ToGemvMatmul(context.Context, mm);
+                    context.Diagnostics.Add(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported, $"npu-matmul-to-tile: {why}", mm.Location));
+                    return PassResult.Failed;
                 }
 
+                RewriteGemv(context.Context, mm, f, blocks);
+                Count("num-dispatches", 1);
                 continue;
             }
 
@@ -112,16 +117,15 @@ public sealed class NpuMatmulToTilePass : Pass
         Replace(b, mm, dispatch.Result(0), w);
     }
 
-    /// <summary>A gemm the GEMV kernel computes becomes a <c>graph.mat_mul</c> (with its attributes) on the weight as
-    /// [K×N], transposed at compile time when transB, plus the bias add.</summary>
-    private static void ToGemvMatmul(Context ctx, Operation mm)
+    /// <summary>A matmul <c>npu-tile</c> gave the GEMV becomes its <see cref="GemvDispatch"/>, on the weight as [K×N]
+    /// (transposed at compile time when a gemm's transB), plus a gemm's bias add.</summary>
+    private static void RewriteGemv(Context ctx, Operation mm, NpuMatmulForm f, IReadOnlyList<Tessera.Npu.Lowering.GemvBlock> blocks)
     {
         var b = new OpBuilder(ctx);
         b.SetInsertionPoint(mm);
         var w = NpuPlacement.TransB(mm) ? TransposedConstant(b, mm.Operand(1)!) : mm.Operand(1)!;
-        var attrs = mm.Attributes.Where(a => a.Key is not ("transA" or "transB" or "alpha" or "beta")).ToList();
-        var matmul = b.Create("graph.mat_mul", mm.Location, [mm.Operand(0)!, w], [mm.Result(0).Type], attrs);
-        Replace(b, mm, matmul.Result(0), w);
+        var dispatch = GemvDispatch.Build(ctx, mm, w, f, blocks);
+        Replace(b, mm, dispatch.Result(0), w);
     }
 
     /// <summary>Replaces <paramref name="mm"/> by <paramref name="product"/>, plus a gemm's bias, and drops a weight the

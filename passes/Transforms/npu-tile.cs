@@ -9,8 +9,8 @@ namespace Tessera.Passes.Transforms;
 /// target description named by <c>config</c> (a shipped config such as <c>e1</c> or <c>edge-large</c>, or a .json path)
 /// and records them as <c>npu.target</c>, <c>npu.tile_m/n/k</c>, <c>npu.stationary</c> (<c>"b"</c>: B in the array, A's
 /// rows streaming; <c>"a"</c>: Aᵀ in the array, Bᵀ's rows streaming) and <c>npu.est_cycles</c>; on an unbatched M = 1
-/// matmul whose GEMV estimate (<see cref="GemvKernel"/>) is lower, also <c>npu.kernel = "gemv"</c> (and the GEMV's
-/// estimate). A matmul with no matrix-kernel form is TSR0841.
+/// matmul whose GEMV estimate (<see cref="GemvKernel"/>) is lower, also <c>npu.kernel = "gemv"</c>, the GEMV's estimate
+/// and its blocks (<c>npu.gemv_blocks</c>, which npu-matmul-to-tile follows). A matmul with no matrix-kernel form is TSR0841.
 /// </summary>
 public sealed class NpuTilePass : Pass
 {
@@ -58,10 +58,13 @@ public sealed class NpuTilePass : Pass
                 }
 
                 bool useGemv = gemv is not null && gemv.EstimatedCycles < tiles.EstimatedCycles;
-                changed |= useGemv ? mm.GetAttr(NpuMatmulLowering.KernelAttr) is null : mm.RemoveAttr(NpuMatmulLowering.KernelAttr);
+                changed |= useGemv ? mm.GetAttr(NpuMatmulLowering.KernelAttr) is null : mm.RemoveAttr(NpuMatmulLowering.KernelAttr) | mm.RemoveAttr(GemvDispatch.BlocksAttr);
                 if (useGemv)
                 {
                     mm.SetAttr(NpuMatmulLowering.KernelAttr, new StringAttr(NpuMatmulLowering.Gemv));
+                    var blocks = GemvDispatch.Format(gemv!);
+                    changed |= (mm.GetAttr(GemvDispatch.BlocksAttr) as StringAttr)?.Value != blocks;
+                    mm.SetAttr(GemvDispatch.BlocksAttr, new StringAttr(blocks));
                 }
 
                 var attrs = new (string Name, Attribute Value)[]

@@ -14,36 +14,35 @@ public sealed record GemvPlan(int N, int K, int Width, int XRows, IReadOnlyList<
 }
 
 /// <summary>
-/// Matrix-vector product for decode (M = 1), memory bound: its floor is W's bytes ÷ DMA bandwidth. On the matrix unit alone
-/// every 32×32 weight tile pays <c>mm.ldw</c> plus a whole fill and drain of the array for one row, well under the DMA
-/// rate; the vector unit reads weights faster, and both units can work on disjoint column blocks at once, fed by the one
-/// load queue. Vector block: W's columns loaded transposed (each output's K weights contiguous), one <c>v.cvt</c>, one
-/// <c>v.mul</c> per <see cref="GemvPlan.XRows"/> rows against x replicated that many times, one <c>v.rsum</c> per output.
-/// Matrix block: the columns re-blocked into array-wide K×cols tiles, <c>mm.ldw</c>/<c>mm.mac</c> with m = 1 per array-high
-/// chunk of K, one accumulator row per array-wide group, drained to f16/bf16. <see cref="Plan"/> sizes the blocks and picks
-/// each block's unit with a timing model of this schedule (isa.md § Timing). See docs/npu/kernels.md § GEMV.
+/// The schedule of a matrix-vector product for decode (M = 1), memory bound: its floor is W's bytes ÷ DMA bandwidth. On
+/// the matrix unit alone every 32×32 weight tile pays <c>mm.ldw</c> plus a whole fill and drain of the array for one row,
+/// well under the DMA rate; the vector unit reads weights faster, and both units can work on disjoint column blocks at
+/// once, fed by the one load queue. Vector block: W's columns loaded transposed (each output's K weights contiguous), one
+/// <c>v.cvt</c>, one <c>v.mul</c> per <see cref="GemvPlan.XRows"/> rows against x replicated that many times, one
+/// <c>v.rsum</c> per output. Matrix block: the columns re-blocked into array-wide K×cols tiles, <c>mm.ldw</c>/<c>mm.mac</c>
+/// with m = 1 per array-high chunk of K, one accumulator row per array-wide group, drained to f16/bf16. <see cref="Plan"/>
+/// sizes the blocks and picks each block's unit with a timing model of that program (isa.md § Timing); npu-matmul-to-tile
+/// writes the plan as a <c>tile.dispatch</c> (passes/Npu/GemvDispatch.cs), whose lowering is that program. See
+/// docs/npu/kernels.md § GEMV.
 /// </summary>
-public static partial class GemvKernel
+public static class GemvKernel
 {
-    // 1: x loaded (vector unit builds its fp32 copies). Vector unit: 2 loaded, 3 slot free, 4 result ready, 5 out slot
-    // free. Matrix unit: 6 loaded, 7 slot free, 8 result ready, 9 out slot free.
-    private const int SemX = 1, VLoaded = 2, VFree = 3, VDone = 4, VOutFree = 5, MLoaded = 6, MFree = 7, MDone = 8, MOutFree = 9;
+    /// <summary>The dispatch's semaphores: empty and full for x (loaded, then read by both units) and, per unit, for its
+    /// weight tiles and its output tiles.</summary>
+    private const int Semaphores = 10;
 
     /// <summary>The widest vector <c>n</c> and DMA dimension (16-bit fields).</summary>
-    private const int MaxN = 65535;
-
-    /// <summary>The vector unit multiplies at most this many rows per <c>v.mul</c>: more copies of x cost SRAM and save
-    /// only the instruction startup, already under a cycle per output at 8.</summary>
-    private const int MaxXRows = 8;
+    private const int MaxN = VectorCode.MaxN;
 
     /// <summary>Up to this many blocks, <see cref="Plan"/> tries every assignment of blocks to units.</summary>
     private const int ExhaustiveBlocks = 8;
 
     /// <summary>The cheapest schedule for y[N] = x[K]·W[K×N] (2-byte elements) on <paramref name="t"/>, or null when the
-    /// kernel does not apply (K beyond a vector instruction, too few semaphores, nothing fits SRAM).</summary>
+    /// kernel does not apply (K of 1, a scaled copy the lowering broadcasts differently than this model counts; K beyond
+    /// a vector instruction; too few semaphores; nothing fits SRAM).</summary>
     public static GemvPlan? Plan(NpuTarget t, int n, int k)
     {
-        if (n < 1 || k < 1 || k > MaxN || t.Semaphores < MOutFree)
+        if (n < 1 || k < 2 || k > MaxN || t.Semaphores < Semaphores)
         {
             return null;
         }
@@ -117,7 +116,8 @@ public static partial class GemvKernel
         }
     }
 
-    private static int XRows(int width, int k) => Math.Max(1, Math.Min(Math.Min(width, MaxXRows), MaxN / k));
+    /// <summary>The copies of x's fp32 row the lowering keeps for blocks of <paramref name="width"/> rows (TileLowering's row replicas).</summary>
+    private static int XRows(int width, int k) => VectorCode.RowCopies(width, k);
 
     private static long Align(long v) => TileCostModel.Align(v);
 
@@ -129,7 +129,7 @@ public static partial class GemvKernel
         return Align(2L * k) + Align(4L * xRows * k) + Align(4L * width) + Align(4L * width * k) + (4 * block) + (4 * outSlot);
     }
 
-    /// <summary>Cycles of a vector instruction over n elements, split at <see cref="MaxN"/> as emitted.</summary>
+    /// <summary>Cycles of a vector instruction over n elements, split at <see cref="MaxN"/> as lowered.</summary>
     private static long VecCycles(NpuTarget t, long n)
     {
         long c = 0;
@@ -172,7 +172,7 @@ public static partial class GemvKernel
 
     /// <summary>Blocks of the widths in <paramref name="split"/> (at most <paramref name="w"/>), each given to the unit that would finish it first given the load
     /// queue, both units' progress, their two raw and two output slots and the store queue: a timing model of the
-    /// emitted program (isa.md § Timing), whose end is the estimate.</summary>
+    /// lowered program (isa.md § Timing), whose end is the estimate.</summary>
     private static GemvPlan Schedule(NpuTarget t, int n, int k, int w, int xRows, int[] split, int mask = -1)
     {
         long load = t.DmaCycles(2L * k), store = 0, end = 0;

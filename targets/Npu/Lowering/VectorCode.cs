@@ -23,6 +23,11 @@ public sealed class VectorCode(ProgramBuilder pb)
 {
     /// <summary>The widest <c>n</c> of a vector instruction (u16), also the largest DMA dimension.</summary>
     public const int MaxN = 65535;
+
+    /// <summary>At most this many copies of a broadcast row: more cost SRAM and save only an instruction's startup, already
+    /// under a cycle per row at 8.</summary>
+    public const int MaxRowCopies = 8;
+
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
     private List<string>? _sink;
@@ -54,6 +59,21 @@ public sealed class VectorCode(ProgramBuilder pb)
         else
         {
             Pb.Line(line);
+        }
+    }
+
+    /// <summary>How many consecutive copies of a row of <paramref name="cols"/> fp32 elements let one instruction apply
+    /// it to that many rows of a <paramref name="rows"/>-row operand (each instruction paying one startup instead of one
+    /// per row): at most <see cref="MaxRowCopies"/>, the rows, and what one instruction's <c>n</c> spans.</summary>
+    public static int RowCopies(long rows, long cols) => (int)Math.Max(1, Math.Min(Math.Min(rows, MaxRowCopies), MaxN / Math.Max(1, cols)));
+
+    /// <summary>Fills rows 1 … <paramref name="copies"/> − 1 after the row of <paramref name="cols"/> fp32 elements at
+    /// <paramref name="row"/> with copies of it, doubling what is there with each <c>v.copy</c>.</summary>
+    public void ReplicateRow(long row, long cols, int copies)
+    {
+        for (int r = 1; r < copies; r *= 2)
+        {
+            Un("copy", row + (4L * r * cols), row, (long)Math.Min(r, copies - r) * cols);
         }
     }
 

@@ -12,9 +12,10 @@ using Xunit.Abstractions;
 namespace Tessera.Tests.Npu;
 
 /// <summary>
-/// The GEMV kernel (targets/Npu/Lowering/GemvKernel*.cs) for M = 1 matmuls, through <c>npu-partition,npu-tile,
-/// npu-matmul-to-tile</c> and <c>npu-lower</c> or emitted from a hand-made plan, run in the simulator (which stops on any
-/// hazard) and compared with a double-precision reference computed here.
+/// The GEMV (targets/Npu/Lowering/GemvKernel.cs plans it, passes/Npu/GemvDispatch.cs writes it as a tile.dispatch) for
+/// M = 1 matmuls, through <c>npu-partition,npu-tile,npu-matmul-to-tile</c> (with npu-tile's blocks or hand-made ones) and
+/// <c>npu-lower</c>, run in the simulator (which stops on any hazard) and compared with a double-precision reference
+/// computed here.
 /// <para>Tolerance per output: |npu − ref| ≤ ulp_T(max(|npu|, |ref|)) + 2·K·2⁻²⁴·Σ_k |x_k·w_kj|. Both units form each
 /// product exactly in fp32 (f16/bf16 operands) and add K of them in fp32 (the vector unit lane-striped, the matrix unit
 /// in order): at most K·2⁻²⁴·Σ|x·w| (the γ_K bound, doubled as slack for its higher-order terms); the result is rounded
@@ -64,6 +65,29 @@ public class GemvTests(ITestOutputHelper output)
         return module;
     }
 
+    /// <summary>The one GEMV dispatch npu-matmul-to-tile made of the module's matmul (which is gone).</summary>
+    private static Operation GemvDispatchOf(Operation module)
+    {
+        Assert.DoesNotContain(module.Walk(), o => o.Name is "graph.mat_mul" or "graph.gemm");
+        var dispatch = Assert.Single(module.Walk(), o => o.Name == "tile.dispatch");
+        Assert.True(NpuMatmulLowering.IsGemv(dispatch), "the matmul's dispatch is not the GEMV's");
+        return dispatch;
+    }
+
+    /// <summary>Lowers the module's function @mm on <paramref name="config"/>, runs it in the simulator (a hazard,
+    /// deadlock or out-of-bounds access throws) with x and W, and returns y and the run's result.</summary>
+    private static (double[] Y, SimResult Result) Simulate(Context ctx, Operation module, double[] x, double[] w, string t, string config)
+    {
+        var bundle = NpuIR.Lower(ctx, module, "mm", config).Bundle;
+        Assert.Equal(["npu"], bundle.Steps.Select(s => s.Kind));
+        var session = new BundleSession(bundle);
+        var inputs = bundle.Program.Tensors.Where(d => d.Role == "input").ToList();
+        session.Write(inputs[0].Name, Bits(x, t));
+        session.Write(inputs[1].Name, Bits(w, t));
+        var result = session.Run(null).Total;
+        return (Values(session.Read(Assert.Single(bundle.Program.Tensors, d => d.Role == "output").Name), t), result);
+    }
+
     /// <summary>y = x·W through the pipeline on e1; asserts npu-tile chose the GEMV; returns (cycles, roofline floor).</summary>
     private (long Cycles, double Floor) Pipeline(int k, int n, string t = "f16", int seed = 1, string config = "e1")
     {
@@ -73,15 +97,8 @@ public class GemvTests(ITestOutputHelper output)
         var mm = module.Walk().Single(o => o.Name == "graph.mat_mul");
         Assert.True(NpuMatmulLowering.IsGemv(mm), $"npu-tile did not pick the GEMV for 1x{k}x{n}");
         RunPasses(ctx, module, "npu-matmul-to-tile");
-        Assert.DoesNotContain(module.Walk(), o => o.Name == "tile.dispatch");
-        var bundle = NpuIR.Lower(ctx, module, "mm", config).Bundle;
-        Assert.Equal(["npu"], bundle.Steps.Select(s => s.Kind));
-        var session = new BundleSession(bundle);
-        var inputs = bundle.Program.Tensors.Where(d => d.Role == "input").ToList();
-        session.Write(inputs[0].Name, Bits(x, t));
-        session.Write(inputs[1].Name, Bits(w, t));
-        var result = session.Run(null).Total;   // a hazard, deadlock or out-of-bounds access throws
-        var y = Values(session.Read(Assert.Single(bundle.Program.Tensors, d => d.Role == "output").Name), t);
+        GemvDispatchOf(module);
+        var (y, result) = Simulate(ctx, module, x, w, t, config);
         double worst = Compare(y, x, w, k, n, t);
         double floor = TileCostModel.FloorCycles(Config(config), 1, n, k);
         var plan = GemvKernel.Plan(Config(config), n, k)!;
@@ -134,30 +151,46 @@ public class GemvTests(ITestOutputHelper output)
         Assert.Equal(n, plan.Blocks.Sum(b => b.Width));
     }
 
-    /// <summary>A hand-made plan with both units taking turns on blocks of 48 columns (a full and a ragged array-wide
-    /// group on the matrix unit), K = 70 (a short last array-high chunk) and a ragged last block.</summary>
+    /// <summary>Hand-made blocks with both units taking turns, tiles of 44 columns: on the matrix unit a full and a
+    /// ragged array-wide group, a block narrower than the tiles inside W and a ragged last block at its edge; on the
+    /// vector unit a ragged group of rows for the replicated x (44 = 5·8 + 4) and a narrow block inside W; K = 70 (a short
+    /// last array-high chunk).</summary>
     [Theory]
     [InlineData("f16")]
     [InlineData("bf16")]
     public void BothUnitsInTurnMatchTheReference(string t)
     {
-        const int k = 70, n = 200, width = 48;
-        var target = Config("e1");
-        var blocks = Enumerable.Range(0, (n + width - 1) / width).Select(i => new GemvBlock(i % 2 == 1, i * width, Math.Min(width, n - (i * width)))).ToList();
-        var plan = new GemvPlan(n, k, width, 5, blocks, 0);
+        const int k = 70, n = 200;
         double[] x = Random(k, 3, t), w = Random(k * n, 4, t);
-        long xAt = 0x100, wAt = 0x1000, yAt = wAt + (2L * k * n) + 64;
-        var pb = new ProgramBuilder(target);
-        pb.Entry("main");
-        GemvKernel.Emit(pb, plan, xAt, wAt, yAt, t);
-        pb.Line("end");
-        var session = new Session(NpuIR.Checked(pb), target);
-        var dram = session.Simulator.Machine.Dram;
-        dram.Write(xAt, Bits(x, t), "x");
-        dram.Write(wAt, Bits(w, t), "w");
-        var result = session.Run();
+        var (ctx, module) = PassTestUtil.Parse(MatmulTir(k, n, t));
+        RunPasses(ctx, module, "npu-partition,npu-tile{config=e1}");
+        var mm = module.Walk().Single(o => o.Name == "graph.mat_mul");
+        mm.SetAttr(NpuMatmulLowering.KernelAttr, new StringAttr(NpuMatmulLowering.Gemv));
+        mm.SetAttr(GemvDispatch.BlocksAttr, new StringAttr("v44 m44 v24 m20 v44 m24"));
+        RunPasses(ctx, module, "npu-matmul-to-tile");
+        var loads = GemvDispatchOf(module).Walk().Where(o => o.Name == "tile.load").ToList();
+        Assert.Equal(2, loads.Count(o => o.GetAttr("sizes") is not null));   // the two narrow blocks inside W
+        var (y, result) = Simulate(ctx, module, x, w, t, "e1");
         output.WriteLine($"{t}: {result.Cycles} cycles, busy load/matrix/vector/store {string.Join('/', result.Busy)}");
-        Compare(Values(dram.Read(yAt, 2 * n, "y"), t), x, w, k, n, t);
+        Compare(y, x, w, k, n, t);
+    }
+
+    /// <summary>Blocks that do not cover the outputs are a coded error of npu-matmul-to-tile, not a crash.</summary>
+    [Theory]
+    [InlineData("v64 m64", "covers 128 of the 200 output columns")]
+    [InlineData("v100 x100", "'x100' is not a block of columns")]
+    [InlineData("v100 m101", "'m101' is not a block of columns inside the 200 outputs")]
+    public void BadBlocksAreADiagnostic(string blocks, string message)
+    {
+        var (ctx, module) = PassTestUtil.Parse(MatmulTir(70, 200, "f16"));
+        RunPasses(ctx, module, "npu-partition,npu-tile{config=e1}");
+        var mm = module.Walk().Single(o => o.Name == "graph.mat_mul");
+        mm.SetAttr(NpuMatmulLowering.KernelAttr, new StringAttr(NpuMatmulLowering.Gemv));
+        mm.SetAttr(GemvDispatch.BlocksAttr, new StringAttr(blocks));
+        var diags = new DiagnosticBag();
+        var pm = PassManager.Parse(ctx, DefaultPasses.CreateRegistry(), "builtin.module(func.func(npu-matmul-to-tile))", diags)!;
+        Assert.False(pm.Run(module, diags).Succeeded);
+        Assert.Contains(diags.Items, d => d.Code == Tessera.Npu.NpuCodes.LowerUnsupported && d.Message.Contains(message, StringComparison.Ordinal));
     }
 
     /// <summary>A gemm with a transposed constant weight and a bias: npu-matmul-to-tile turns it into a GEMV matmul on the
@@ -188,8 +221,7 @@ public class GemvTests(ITestOutputHelper output)
             $"  %y = graph.gemm(%x, %w, %bias) {{transB = 1}} : (tensor<1x{k}xf16>, tensor<{n}x{k}xf16>, tensor<{n}xf16>) -> tensor<1x{n}xf16>\n" +
             $"  func.return(%y) : tensor<1x{n}xf16>\n}}\n");
         RunPasses(ctx, module, "npu-partition,npu-tile{config=e1},npu-matmul-to-tile");
-        var mm = module.Walk().Single(o => o.Name == "graph.mat_mul");
-        Assert.True(NpuMatmulLowering.IsGemv(mm));
+        GemvDispatchOf(module);
         Assert.DoesNotContain(module.Walk(), o => o.Name == "graph.cast");   // the untransposed weight and its cast are gone
         Assert.Contains(module.Walk(), o => o.Name == "graph.add");
         var bundle = NpuIR.Lower(ctx, module, "mm", "e1").Bundle;
@@ -217,9 +249,10 @@ public class GemvTests(ITestOutputHelper output)
         foreach (var (m, config, gemv) in new[] { (1, "e1", true), (128, "e1", false), (1, oneLane, false) })
         {
             var (ctx, module) = PassTestUtil.Parse(MatmulTir(896, 896, "f16").Replace("tensor<1x", $"tensor<{m}x", StringComparison.Ordinal));
-            RunPasses(ctx, module, $"npu-partition,npu-tile{{config={config}}},npu-matmul-to-tile");
+            RunPasses(ctx, module, $"npu-partition,npu-tile{{config={config}}}");
             Assert.Equal(gemv, module.Walk().Any(o => o.Name == "graph.mat_mul" && NpuMatmulLowering.IsGemv(o)));
-            Assert.Equal(gemv ? 0 : 1, module.Walk().Count(o => o.Name == "tile.dispatch"));
+            RunPasses(ctx, module, "npu-matmul-to-tile");
+            Assert.Equal(gemv, NpuMatmulLowering.IsGemv(Assert.Single(module.Walk(), o => o.Name == "tile.dispatch")));
         }
 
         var e1 = Config("e1");

@@ -112,6 +112,22 @@ public class RowKernelTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A row operand over many rows: its fp32 row is kept 8 times over (TileLowering.RowReplicas), so the vector
+    /// unit adds 8 rows per instruction instead of one per row (each paying the vector startup). 41 rows in one block:
+    /// the row's conversion and 3 doubling copies, a's conversion, ⌈41/8⌉ = 6 adds (the last for the one row left),
+    /// the result's conversion.</summary>
+    [Fact]
+    public void ARowOperandCoversEightRowsPerInstruction()
+    {
+        const int rows = 41, cols = 24;
+        var a = Random(rows * cols, 3, -4, 4, "f16");
+        var b = Random(cols, 4, -4, 4, "f16");
+        var (y, res, rb) = Run(Config("e1"), "add", "f16", [([rows, cols], a), ([cols], b)], [rows, cols]);
+        Compare(y, [.. Enumerable.Range(0, rows * cols).Select(i => Round(a[i] + b[i % cols], "f16"))], "f16", "add row");
+        Assert.Equal(rows, rb);
+        Assert.Equal(1 + 3 + 1 + 6 + 1, res.Instructions[(int)Tessera.Npu.Isa.Queue.Vector]);
+    }
+
     private static double Gelu(double x) => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + (0.044715 * x * x * x))));
 
     [Theory]

@@ -53,6 +53,18 @@ public class TileDialectTests
     }
 
     [Fact]
+    public void LoadSizesStayWithinTheTile()
+    {
+        // A block of 4 of the tile's 8 rows verifies; 9 rows, or one dim, do not.
+        Assert.Null(Verify(
+            "    tile.load(%A, %s, %c0, %c0) {sizes = [4, 16]} : (memref<8x16xf16, dram>, memref<8x16xf16, sram>, index, index) -> ()\n"));
+        Assert.Contains("sizes [9, 16] must be two dims within the tile 8x16", Verify(
+            "    tile.load(%A, %s, %c0, %c0) {sizes = [9, 16]} : (memref<8x16xf16, dram>, memref<8x16xf16, sram>, index, index) -> ()\n"));
+        Assert.Contains("sizes [4] must be two dims", Verify(
+            "    tile.load(%A, %s, %c0, %c0) {sizes = [4]} : (memref<8x16xf16, dram>, memref<8x16xf16, sram>, index, index) -> ()\n"));
+    }
+
+    [Fact]
     public void MmaNeedsAgreeingShapesAndAnF32Accumulator() =>
         Assert.Contains("needs s[P x K], w[K x Q] and acc[P x Q]", Verify(
             "    tile.mma(%w2, %s, %acc, %c0) : (memref<16x8xf16, sram>, memref<8x16xf16, sram>, memref<8x8xf32, acc>, index) -> ()\n"));

@@ -61,8 +61,8 @@ public static class NpuModelLowering
             plan.Place(body.Arguments[i], "input", $"arg{i}");
         }
 
-        // Outputs: the value that really produces each result (through aliases) writes straight into its buffer.
-        var copies = new List<(Value From, TensorDecl To)>();
+        // Outputs: the value that really produces each result (through aliases) writes straight into its buffer. One no step
+        // computes (an argument, a constant, one returned twice) needs the copy npu-move-to-tile makes.
         for (int i = 0; i < ret.NumOperands; i++)
         {
             var r = ret.Operand(i);
@@ -74,14 +74,12 @@ public static class NpuModelLowering
 
             bool computed = root.DefiningOp is { } p && p.Name != "arith.constant" && !plan.Has(root);
             var decl = plan.Place(r, "output", $"out{i}");
-            if (computed)
+            if (!computed)
             {
-                plan.Assign(root, decl);
+                throw Unsupported(func, $"result {i} is an argument, a constant or another result, which needs a copy: run npu-move-to-tile first");
             }
-            else
-            {
-                copies.Add((root, decl));
-            }
+
+            plan.Assign(root, decl);
         }
 
         // Plan every buffer first, so the constant pool can go after them all.
@@ -118,11 +116,6 @@ public static class NpuModelLowering
             work.Add((op, place));
         }
 
-        foreach (var (from, _) in copies)
-        {
-            Buf(from);
-        }
-
         // DRAM reuse: an activation lives from the first step that touches it to the last; ones that never meet share bytes.
         var live = new Dictionary<TensorDecl, (int First, int Last)>(ReferenceEqualityComparer.Instance);
         void Touch(TensorDecl d, int step) =>
@@ -135,18 +128,13 @@ public static class NpuModelLowering
             }
         }
 
-        foreach (var (from, _) in copies)
-        {
-            Touch(plan.Of(from), work.Count);
-        }
-
         plan.PlaceActivations(live);
 
         var pb = new ProgramBuilder(target) { ConstantBase = TileCostModel.Align(plan.End) };
         var steps = new List<BundleStep>();
         var layers = new List<NpuLayer>();
         var host = HostModule.Create(ctx);
-        var firstStep = new int[work.Count + 2];
+        var firstStep = new int[work.Count + 1];
         int opIndex = 0;
         foreach (var (op, place) in work)
         {
@@ -175,19 +163,6 @@ public static class NpuModelLowering
         }
 
         firstStep[work.Count] = steps.Count;
-        foreach (var (from, to) in copies)
-        {
-            var entry = $"k{steps.Count}";
-            var src = Buf(from);
-            pb.Entry(entry);
-            pb.Comment($"copy {src.Name} to output {to.Name}");
-            DmaKernels.Permute(pb, [Math.Max(1, src.Bytes / ElemBytes(src))], [0], src.DramAddress, to.DramAddress, ElemBytes(src));
-            pb.Line("end");
-            steps.Add(new BundleStep("npu", entry, [src.Name], [to.Name], "copy", to.Name));
-        }
-
-        firstStep[work.Count + 1] = steps.Count;
-
         foreach (var t in plan.Tensors)
         {
             pb.Tensor(t);
@@ -255,8 +230,6 @@ public static class NpuModelLowering
         };
         return op.Operands.Take(n).Select(v => v!);
     }
-
-    private static int ElemBytes(TensorDecl t) => (int)Math.Max(1, t.Bytes / Math.Max(1, t.Elements));
 
     private static string? Place(Operation op) => (op.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value;
 

@@ -7,12 +7,17 @@ internal static class TileBuild
 {
     /// <summary>A <c>tile.dispatch</c> standing in for <paramref name="op"/> (its operands <paramref name="inputs"/>, its
     /// result types), placed on the NPU, before <paramref name="op"/>; returns it and its empty body.</summary>
-    public static (Operation Dispatch, Block Body) Dispatch(Context ctx, Operation op, IEnumerable<Value> inputs)
+    public static (Operation Dispatch, Block Body) Dispatch(Context ctx, Operation op, IEnumerable<Value> inputs) =>
+        Dispatch(ctx, op, op.Name, inputs, [.. op.Results.Select(r => r.Type)]);
+
+    /// <summary>A <c>tile.dispatch</c> named <paramref name="name"/> (what reports call it) of <paramref name="inputs"/>
+    /// and <paramref name="results"/>, placed on the NPU, before <paramref name="before"/>.</summary>
+    public static (Operation Dispatch, Block Body) Dispatch(Context ctx, Operation before, string name, IEnumerable<Value> inputs, Type[] results)
     {
         var b = new OpBuilder(ctx);
-        b.SetInsertionPoint(op);
-        var dispatch = b.Create(TileDialect.Dispatch, op.Location, inputs, [.. op.Results.Select(r => r.Type)],
-            [new("op", new StringAttr(op.Name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
+        b.SetInsertionPoint(before);
+        var dispatch = b.Create(TileDialect.Dispatch, before.Location, inputs, results,
+            [new("op", new StringAttr(name)), new(NpuPlacement.PlaceAttr, new StringAttr(NpuPlacement.Npu))], regions: 1);
         return (dispatch, dispatch.Regions[0].AddBlock());
     }
 

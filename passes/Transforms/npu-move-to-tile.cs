@@ -65,6 +65,7 @@ public sealed class NpuMoveToTilePass : Pass
             return PassResult.Failed;
         }
 
+        int outputCopies = CopyOutputs(context.Context, target, op);
         var ops = op.Regions[0].Blocks.SelectMany(b => b.Operations)
             .Where(o => Moves.Contains(o.Name) && (o.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu).ToList();
         foreach (var x in ops)
@@ -88,7 +89,45 @@ public sealed class NpuMoveToTilePass : Pass
             Count("num-dispatches", 1);
         }
 
-        return ops.Count > 0 ? PassResult.Changed : PassResult.Unchanged;
+        return ops.Count + outputCopies > 0 ? PassResult.Changed : PassResult.Unchanged;
+    }
+
+    /// <summary>A result the function returns that no op of it computes (an argument or a constant, through aliases) or
+    /// that it returns twice needs a buffer of its own: a copy dispatch (<c>op = "copy"</c>) writes it, so every output
+    /// is some step's result. Returns how many it made.</summary>
+    private static int CopyOutputs(Context ctx, NpuTarget target, Operation func)
+    {
+        if (func.Regions[0].Blocks[^1].Operations.LastOrDefault() is not { Name: "func.return" } ret)
+        {
+            return 0;
+        }
+
+        var returned = new HashSet<Value>(ReferenceEqualityComparer.Instance);
+        int made = 0;
+        for (int i = 0; i < ret.NumOperands; i++)
+        {
+            var v = ret.Operand(i)!;
+            var root = v;
+            while (root.DefiningOp is { } def && (def.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Alias)
+            {
+                root = def.Operand(0)!;
+            }
+
+            if ((root is not BlockArgument && root.DefiningOp?.Name != "arith.constant" && returned.Add(root)) || v.Type is not TensorType { HasStaticShape: true } t
+                || NpuPlacement.ElementBytes(t) == 0 || t.ElementCount == 0)
+            {
+                continue;
+            }
+
+            long cols = t.Rank == 0 ? 1 : t.Shape![^1].Size;
+            long[] shape = [t.ElementCount!.Value / cols, cols];
+            var copy = Copies(ctx, target, ret, "copy", [v], [t], new Plan([shape], [shape], [new Copy(0, null, 0, null, shape)]));
+            copy.Result(0).NameHint = (v.NameHint ?? "out") + ".copy";
+            ret.SetOperand(i, copy.Result(0));
+            made++;
+        }
+
+        return made;
     }
 
     private static long[] Shape(Value v) => NpuPlacement.Shape(v);
@@ -252,10 +291,14 @@ public sealed class NpuMoveToTilePass : Pass
         return [.. tile];
     }
 
-    private static void RewriteCopies(Context ctx, NpuTarget target, Operation op, Plan plan)
+    private static void RewriteCopies(Context ctx, NpuTarget target, Operation op, Plan plan) =>
+        Replace(op, Copies(ctx, target, op, op.Name, [.. op.Operands.Take(op.Name == "graph.concat" ? op.NumOperands : 1).Select(v => v!)], [.. op.Results.Select(r => r.Type)], plan));
+
+    /// <summary>A dispatch named <paramref name="name"/>, before <paramref name="before"/>, that does <paramref name="plan"/>'s copies.</summary>
+    private static Operation Copies(Context ctx, NpuTarget target, Operation before, string name, Value[] inputs, Type[] results, Plan plan)
     {
-        var elem = ((TensorType)op.Result(0).Type).ElementType;
-        int e = NpuPlacement.ElementBytes(op.Result(0).Type);
+        var elem = ((TensorType)results[0]).ElementType;
+        int e = NpuPlacement.ElementBytes(results[0]);
         var copies = plan.Copies.Where(c => c.Elements > 0).ToList();
         long cap = (target.SramBytes / (2 * Math.Max(1, copies.Count))) & ~63L;
         // A padded load reads only the input's elements; every other copy reads and writes the same bytes.
@@ -270,12 +313,12 @@ public sealed class NpuMoveToTilePass : Pass
             tiles = [.. copies.Select(_ => new[] { run })];
         }
 
-        var (dispatch, body) = TileBuild.Dispatch(ctx, op, op.Operands.Take(op.Name == "graph.concat" ? op.NumOperands : 1).Select(v => v!));
+        var (dispatch, body) = TileBuild.Dispatch(ctx, before, name, inputs, results);
         var ins = plan.Inputs.Select((s, i) => TileBuild.Bind(body, s, elem, $"X{i}")).ToList();
         var outs = plan.Results.Select((s, i) => TileBuild.Bind(body, s, elem, $"Y{i}")).ToList();
         var ib = new OpBuilder(ctx);
         ib.SetInsertionPointToEnd(body);
-        var loc = op.Location;
+        var loc = before.Location;
         // One double-buffered alloc per tile shape, in first-use order (parts of equal shape share one).
         var allocs = new List<(string Key, Value Buf)>();
         foreach (var t in tiles.Where(t => allocs.All(a => a.Key != Key(t))))
@@ -303,7 +346,7 @@ public sealed class NpuMoveToTilePass : Pass
             });
         }
 
-        Replace(op, dispatch);
+        return dispatch;
     }
 
     /// <summary>An embedding lookup: a loop over chunks of ids, each loaded into one index tile and its rows gathered into

@@ -2,7 +2,7 @@ namespace Tessera.Npu.Lowering;
 
 /// <summary>What one DMA descriptor can move, as reasons an op stays on the host: placement asks these before
 /// <c>npu-move-to-tile</c> writes the op as tile moves.</summary>
-public static partial class DmaKernels
+public static class DmaKernels
 {
     private const int MaxDim = 65535;
 

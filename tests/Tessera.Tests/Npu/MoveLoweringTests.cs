@@ -82,6 +82,31 @@ public class MoveLoweringTests
         Assert.Equal(want, got);
     }
 
+    /// <summary>Results no op computes: the argument itself, a constant, and one value returned twice. Each gets a copy
+    /// dispatch (op "copy") of its own, so the outputs are distinct buffers with the right bytes.</summary>
+    [Fact]
+    public void OutputsNoStepComputesAreCopiedByDispatches()
+    {
+        const string t = "tensor<70x3xf16>";
+        string tir = $"func.func @f(%x: {t}) -> ({t}, {t}, {t}, {t}) {{\n"
+            + $"  %c = arith.constant dense<2.5> : {t}\n"
+            + $"  %y = graph.add(%x, %x) : ({t}, {t}) -> {t}\n"
+            + $"  func.return(%x, %c, %y, %y) : ({t}, {t}, {t}, {t}) -> ()\n}}\n";
+        var bundle = Compile(tir);
+        Assert.Equal(["copy", "copy", "copy", "graph.add"], bundle.Steps.Select(st => st.Op).Order(StringComparer.Ordinal));
+        var session = new BundleSession(bundle);
+        var x = Enumerable.Range(0, 210).Select(i => (double)(Half)(i * 0.25)).ToArray();
+        session.Write(bundle.Program.Tensors.Single(tt => tt.Role == "input").Name, Tessera.Dialects.Graph.Convert.ToAttr(NDArray.Create(FloatType.F16, [70, 3], x)).Storage.Span);
+        session.Run(null);
+        var outs = bundle.Program.Tensors.Where(tt => tt.Role == "output").ToList();
+        Assert.Equal(4, outs.Select(o => o.DramAddress).Distinct().Count());
+        double[] Read(int k) => Tessera.Dialects.Graph.Convert.FromAttr(new DenseElementsAttr(TensorType.Of(FloatType.F16, [70, 3]), new ArrayStorage(session.Read(outs[k].Name)))).AsDoubles();
+        Assert.Equal(x, Read(0));
+        Assert.All(Read(1), v => Assert.Equal(2.5, v));
+        Assert.Equal(x.Select(v => 2 * v).ToArray(), Read(2));
+        Assert.Equal(Read(2), Read(3));
+    }
+
     [Theory]
     [InlineData("{high = [0, 0], low = [4, 0], padding = 0.0 : f16}", "2x4", "no element of its memref")]   // a tile of padding alone
     [InlineData("{transpose}", "2x2", "a transposed move of a view")]

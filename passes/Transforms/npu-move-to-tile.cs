@@ -14,19 +14,12 @@ namespace Tessera.Passes.Transforms;
 /// two SRAM copies and stores it, so a tile's store overlaps the next one's load. Tiles move about √(bytes · DMA latency ·
 /// bandwidth) bytes each, the size that minimises n·latency + bytes/bandwidth + one tile's time for n tiles.
 /// </summary>
-public sealed class NpuMoveToTilePass : Pass
+public sealed class NpuMoveToTilePass : NpuDispatchPass
 {
     private const long MaxDim = 65535;
-    private readonly PassOption<string> _config;
-
-    public NpuMoveToTilePass()
-    {
-        _config = Option("config", "e1", "NPU target description: a shipped config name or a .json path");
-    }
 
     public override string Flag => "npu-move-to-tile";
     public override string Summary => "rewrites NPU transposes, slices, concats, splits, pads and gathers as tile.dispatch moves of views";
-    public override string? AnchorOp => "func.func";
 
     private static readonly HashSet<string> Moves = new(StringComparer.Ordinal)
     {
@@ -47,49 +40,26 @@ public sealed class NpuMoveToTilePass : Pass
     /// <summary>How an op becomes copies: the shape each operand and result is bound in, and the copies.</summary>
     private sealed record Plan(long[][] Inputs, long[][] Results, List<Copy> Copies);
 
-    public override PassResult Run(Operation op, PassContext context)
+    protected override bool Selects(Operation op) => Moves.Contains(op.Name);
+
+    protected override int Prepare(Context ctx, NpuTarget target, Operation func) => CopyOutputs(ctx, target, func);
+
+    protected override void Rewrite(Context ctx, NpuTarget target, Operation op)
     {
-        if (op.Regions.Count != 1 || op.Regions[0].Blocks.Count == 0)
+        var (plan, why) = op.Name == "graph.gather" ? (null, null) : PlanOf(op, target);
+        if (plan is not null)
         {
-            return PassResult.Unchanged;
+            RewriteCopies(ctx, target, op, plan);
         }
-
-        NpuTarget target;
-        try
+        else if (op.Name == "graph.gather" && NpuPlacement.GatherForm(op) is { } g)
         {
-            target = TargetLoader.LoadNamed(_config.Value);
+            RewriteGather(ctx, target, op, g);
         }
-        catch (DiagnosticException e)
+        else
         {
-            context.Diagnostics.Add(e.Diagnostic);
-            return PassResult.Failed;
+            throw Tessera.Npu.NpuCodes.Error(Tessera.Npu.NpuCodes.LowerUnsupported, target.Name,
+                $"npu-move-to-tile: {op.Name} is placed on the NPU but the DMA cannot do it: {why ?? "not a form npu-partition accepts"}");
         }
-
-        int outputCopies = CopyOutputs(context.Context, target, op);
-        var ops = op.Regions[0].Blocks.SelectMany(b => b.Operations)
-            .Where(o => Moves.Contains(o.Name) && (o.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu).ToList();
-        foreach (var x in ops)
-        {
-            var (plan, why) = x.Name == "graph.gather" ? (null, null) : PlanOf(x, target);
-            if (plan is not null)
-            {
-                RewriteCopies(context.Context, target, x, plan);
-            }
-            else if (x.Name == "graph.gather" && NpuPlacement.GatherForm(x) is { } g)
-            {
-                RewriteGather(context.Context, target, x, g);
-            }
-            else
-            {
-                context.Diagnostics.Add(new Diagnostic(Severity.Error, Tessera.Npu.NpuCodes.LowerUnsupported,
-                    $"npu-move-to-tile: {x.Name} is placed on the NPU but the DMA cannot do it: {why ?? "not a form npu-partition accepts"}", x.Location));
-                return PassResult.Failed;
-            }
-
-            Count("num-dispatches", 1);
-        }
-
-        return ops.Count + outputCopies > 0 ? PassResult.Changed : PassResult.Unchanged;
     }
 
     /// <summary>A result the function returns that no op of it computes (an argument or a constant, through aliases) or

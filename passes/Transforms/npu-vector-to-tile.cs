@@ -12,57 +12,14 @@ namespace Tessera.Passes.Transforms;
 /// <see cref="RowKernel.BlockRows"/>). Reductions (<see cref="ReduceKernel"/>) make each output element a row of the
 /// elements it reduces, loaded as they lie or transposed, and accumulate the loads of reduced axes that come earlier.
 /// </summary>
-public sealed class NpuVectorToTilePass : Pass
+public sealed class NpuVectorToTilePass : NpuDispatchPass
 {
-    private readonly PassOption<string> _config;
-
-    public NpuVectorToTilePass()
-    {
-        _config = Option("config", "e1", "NPU target description: a shipped config name or a .json path");
-    }
-
     public override string Flag => "npu-vector-to-tile";
-    public override string Summary => "rewrites NPU element-wise, activation, softmax, norm and reduction ops as tile.dispatch loops over row blocks";
-    public override string? AnchorOp => "func.func";
+    public override string Summary => "rewrites NPU element-wise, activation, softmax, norm, reduction and rope ops as tile.dispatch loops over row blocks";
 
-    public override PassResult Run(Operation op, PassContext context)
-    {
-        if (op.Regions.Count != 1 || op.Regions[0].Blocks.Count == 0)
-        {
-            return PassResult.Unchanged;
-        }
+    protected override bool Selects(Operation op) => Kernel(op) is not null;
 
-        NpuTarget target;
-        try
-        {
-            target = TargetLoader.LoadNamed(_config.Value);
-        }
-        catch (DiagnosticException e)
-        {
-            context.Diagnostics.Add(e.Diagnostic);
-            return PassResult.Failed;
-        }
-
-        // Each kernel is made just before its rewrite: it holds the op's operands, which an earlier rewrite may replace.
-        var ops = op.Regions[0].Blocks.SelectMany(b => b.Operations)
-            .Where(o => (o.GetAttr(NpuPlacement.PlaceAttr) as StringAttr)?.Value == NpuPlacement.Npu && Kernel(o) is not null).ToList();
-        foreach (var x in ops)
-        {
-            try
-            {
-                Kernel(x)!(context.Context, target);
-            }
-            catch (DiagnosticException e)
-            {
-                context.Diagnostics.Add(new Diagnostic(Severity.Error, e.Diagnostic.Code, e.Diagnostic.Message, x.Location));
-                return PassResult.Failed;
-            }
-
-            Count("num-dispatches", 1);
-        }
-
-        return ops.Count > 0 ? PassResult.Changed : PassResult.Unchanged;
-    }
+    protected override void Rewrite(Context ctx, NpuTarget target, Operation op) => Kernel(op)!(ctx, target);
 
     /// <summary>What rewrites <paramref name="op"/>: its row kernel or its reduction kernel; null when it has neither.</summary>
     private static Action<Context, NpuTarget>? Kernel(Operation op) =>

@@ -13,7 +13,7 @@ namespace Tessera.Tests.Npu;
 /// inputs: sdpa with a boolean mask and interleaved (pairwise) rope with cos/sin tables that arrive at run time (gathered
 /// rows in the GGUF graphs). Each runs in the simulator (a hazard throws) and is compared with double-precision references
 /// written here, on the f16 inputs. Tolerances: rope 2·ulp_f16(|ref|) + 1e-5 (fp32 arithmetic, one rounding to f16; the
-/// absolute term covers cancellation); attention 2e-3 + 1e-2·|ref| (as in AttentionKernelTests).
+/// absolute term covers cancellation); attention 2e-3 + 1e-2·|ref| (as in AttentionTests).
 /// </summary>
 public class DecodeOpsLoweringTests(ITestOutputHelper output)
 {

@@ -13,7 +13,7 @@ namespace Tessera.Tests.Npu;
 /// reference does not: P to the element type before P·V (relative 2^-11 for f16, 2^-8 for bf16 per weight) and O to the
 /// element type at the end (half an ulp: 2^-11 / 2^-8 relative); everything else is fp32 (exp within 2 ulp), far below that.
 /// </summary>
-public class AttentionKernelTests(ITestOutputHelper output)
+public class AttentionTests(ITestOutputHelper output)
 {
     private static ushort Bits(double v, string t) => t == "f16" ? Numerics.F32ToF16((float)v) : Numerics.F32ToBf16((float)v);
 

@@ -1,12 +1,11 @@
-using Tessera.Npu.Isa;
 using Tessera.Npu.Lowering;
 
 namespace Tessera.Passes.Npu;
 
 /// <summary>
-/// The graph ops that map onto the vector and attention kernels (targets/Npu/Lowering), both halves of the mapping:
-/// <see cref="Vector"/> says whether an op fits (and why not), <see cref="Emit"/> emits it. Tensors are viewed as
-/// rows × cols with cols the last dim.
+/// Which vector-unit and attention ops fit the NPU (<see cref="Vector"/>: and why not), and the shapes their dispatches
+/// are built from (<see cref="Broadcasting"/>, <see cref="Rope"/>, <see cref="Attention"/>; the dispatches are in
+/// RowKernels, RopeTile and AttentionTile). Tensors are viewed as rows × cols with cols the last dim.
 /// </summary>
 public static class NpuKernels
 {
@@ -90,7 +89,7 @@ public static class NpuKernels
     }
 
     /// <summary>(heads-major?, H, S, D) when x is [1, H, S, D] (true) or [1, S, H, D] (false) and cos/sin hold S·D values;
-    /// interleaved only heads-major (see <see cref="Emit"/>).</summary>
+    /// interleaved only heads-major (rotate-half rope on heads of size 2, <see cref="RopeTile"/>); D even.</summary>
     internal static (bool HeadsMajor, int H, int S, int D)? Rope(Operation op)
     {
         var x = NpuPlacement.Shape(op.Operand(0));
@@ -112,7 +111,7 @@ public static class NpuKernels
     /// <summary>The attention shape for f16/bf16 q [1, Hq, S, D], k and v [1, Hkv, T, D], with no mask, is_causal, a
     /// constant mask that is exactly the causal one (0 on and below the diagonal, very negative above), or any other mask
     /// tensor (computed at run time, or constant) of bool or the element type that broadcasts to [1, Hq, S, T] as
-    /// [1|Hq, 1|S, T]: the kernel reads it per key block.</summary>
+    /// [1|Hq, 1|S, T]: the dispatch reads it per key block.</summary>
     public static AttentionShape? Attention(Operation op)
     {
         var q = NpuPlacement.Shape(op.Operand(0));

@@ -4,10 +4,12 @@ using Tessera.Npu.Lowering;
 namespace Tessera.Passes.Npu;
 
 /// <summary>
-/// <c>tile.vector</c> and <c>tile.reduce</c> on the vector unit, which computes in fp32: an f16/bf16 operand is converted
-/// into an fp32 scratch tile first, and an f16/bf16 destination is converted from one last, so each op rounds once. f32
-/// tiles are the vector queue's own work buffers. A tile another queue also touches (a load's or a store's) is therefore
-/// always read or written by a <c>v.cvt</c>, which carries its tokens; none lands inside a row loop.
+/// <c>tile.vector</c>, <c>tile.reduce</c> and <c>tile.causal</c> on the vector unit, which computes in fp32: an f16/bf16
+/// operand is converted into an fp32 scratch tile first, and an f16/bf16 destination is converted from one last, so each
+/// op rounds once; that <c>v.cvt</c> takes the tile's tokens when another queue also touches it. An f32 tile another
+/// queue touches (a drained accumulator) is read or written in place, and its tokens go on the op's first or last
+/// instruction when that is a vector instruction outside any row loop, else on a one-word carrier
+/// (<see cref="Emitter.Place"/>). f32 tiles only the vector queue touches are its work buffers and need no tokens.
 /// </summary>
 public static partial class TileLowering
 {
@@ -32,8 +34,9 @@ public static partial class TileLowering
         public long Sync { get; private set; } = -1;
         public long Consts { get; private set; } = -1;
 
-        /// <summary>Sizes the scratch for <paramref name="ops"/> (the vector kind, or reduce/causal; a, b, dst, scalar) and allocates it; a new
-        /// semaphore from <paramref name="newSem"/> orders the constants' load before their first use.</summary>
+        /// <summary>Sizes the scratch for <paramref name="ops"/> (the vector kind, or reduce/causal; a, b, dst, scalar) and
+        /// allocates it, with the carrier word when <paramref name="carriers"/>; a new semaphore from <paramref name="newSem"/>
+        /// orders the constants' load before their first use.</summary>
         public static VectorScratch Plan(ProgramBuilder pb, IEnumerable<(string Kind, MemRefType A, MemRefType? B, MemRefType Dst, float? Scalar)> ops, bool carriers, Func<int> newSem)
         {
             var s = new VectorScratch(pb);

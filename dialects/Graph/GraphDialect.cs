@@ -14,6 +14,9 @@ public sealed class GraphDialect : Dialect
     /// <summary>Constant folding gives up above this many elements in any input, to keep compile time bounded.</summary>
     public const long MaxFoldElements = 1 << 20;
 
+    /// <summary>The largest float constant a widening <c>graph.cast</c> folds (see <see cref="FoldThroughKernel"/>).</summary>
+    public const long MaxWideningCastFoldElements = 1 << 16;
+
     public override string Name => "graph";
 
     /// <summary>The absent value standing in for an omitted optional ONNX input.</summary>
@@ -69,6 +72,14 @@ public sealed class GraphDialect : Dialect
                 : ShapeOps.ShapeOf(dims, (op.GetAttr("start") as IntegerAttr)?.Value ?? 0, (op.GetAttr("end") as IntegerAttr)?.Value);
             var attr = Graph.Convert.ToAttr(value);
             return attr.Type == op.Result(0).Type ? [attr] : null;
+        }
+
+        // A cast that widens a weight (f16 -> f32 as GGUF graphs load every weight) stays an op: folding would double the
+        // constant's bytes, and a pass that narrows the graph (demote-f32) would only narrow it back.
+        if (op.Name == "graph.cast" && consts[0] is DenseElementsAttr src && src.ElementCount > MaxWideningCastFoldElements
+            && op.Result(0).Type is ShapedType { ElementType: FloatType wide } && src.ShapedType.ElementType is FloatType narrow && wide.Width > narrow.Width)
+        {
+            return null;
         }
 
         var inputs = new List<NDArray?>();

@@ -29,6 +29,35 @@ public class CanonicalizeTests
         Assert.True(pass.Statistics["folded"] >= 1);
     }
 
+    /// <summary>A widening cast of a large float constant (a GGUF weight loaded as f16 and cast to f32) stays an op: folding
+    /// would double its bytes. A small one, and a narrowing one, still fold.</summary>
+    [Theory]
+    [InlineData("f16", "f32", 65536, true)]
+    [InlineData("f16", "f32", 65537, false)]
+    [InlineData("bf16", "f32", 300000, false)]
+    [InlineData("f32", "f16", 300000, true)]
+    public void WideningCastsOfLargeConstantsStayOps(string from, string to, int n, bool folds)
+    {
+        int code = to == "f32" ? 1 : 10;
+        var (ctx, m) = Parse($$"""
+            builtin.module {
+              func.func @f() -> tensor<{{n}}x{{to}}> {
+                %w = arith.constant dense<1.5> : tensor<{{n}}x{{from}}>
+                %c = graph.cast(%w) {onnx_opset = 19, to = {{code}}} : (tensor<{{n}}x{{from}}>) -> tensor<{{n}}x{{to}}>
+                func.return(%c) : tensor<{{n}}x{{to}}>
+              }
+            }
+            """);
+        Run(new CanonicalizePass(), ctx, m);
+        Assert.Equal(folds ? 0 : 1, CountOps(m, "graph.cast"));
+        var def = Return(Func(m, "f")).Operand(0).DefiningOp!;
+        Assert.Equal(folds ? "arith.constant" : "graph.cast", def.Name);
+        if (folds)
+        {
+            Assert.Equal(1.5, ((DenseElementsAttr)def.GetAttr("value")!).GetDouble(0));
+        }
+    }
+
     [Fact]
     public void RemovesMultiplyByOneAndAddZero()
     {

@@ -164,9 +164,7 @@ internal sealed class AttentionTile
     {
         if (!_consts.TryGetValue(v, out var c))
         {
-            c = _b.Create("arith.constant", _loc, [], [IndexType.Instance], [new("value", new IntegerAttr(v, IndexType.Instance))]).Result(0);
-            c.NameHint = $"c{v}";
-            _consts[v] = c;
+            _consts[v] = c = TileBuild.Index(_b, _loc, v);
         }
 
         return c;
@@ -178,13 +176,11 @@ internal sealed class AttentionTile
 
     private void Move(OpDef def, Value src, Value dst, Value[] idx, bool transpose = false) => TileBuild.Move(_b, def, src, dst, idx, transpose, _loc);
 
-    private void Vec(string kind, string dst, string a, string? b = null) =>
-        _b.Create(TileDialect.Vector, _loc, b is null ? [_t[a], _t[dst]] : [_t[a], _t[b], _t[dst]], [], [new("kind", new StringAttr(kind))]);
+    private void Vec(string kind, string dst, string a, string? b = null) => TileBuild.Vector(_b, _loc, kind, _t[dst], _t[a], b is null ? null : _t[b]);
 
-    private void Vec(string kind, string dst, string a, double scalar) =>
-        _b.Create(TileDialect.Vector, _loc, [_t[a], _t[dst]], [], [new("kind", new StringAttr(kind)), new("scalar", new FloatAttr(scalar, FloatType.F32))]);
+    private void Vec(string kind, string dst, string a, double scalar) => TileBuild.Vector(_b, _loc, kind, _t[dst], _t[a], scalar);
 
-    private void Reduce(string kind, string src, string dst) => _b.Create(TileDialect.Reduce, _loc, [_t[src], _t[dst]], [], [new("kind", new StringAttr(kind))]);
+    private void Reduce(string kind, string src, string dst) => TileBuild.Reduce(_b, _loc, kind, _t[src], _t[dst]);
 
     private void Loads(int i)
     {

@@ -82,14 +82,12 @@ public static class GemvDispatch
             acc = TileBuild.Alloc(b, loc, "m.acc", 1, width, FloatType.F32, MemorySpace.Acc, 1);
         }
 
-        void Vec(string kind, params Value[] operands) => b.Create(TileDialect.Vector, loc, operands, [], [new("kind", new StringAttr(kind))]);
-
         // x first on the load queue; the vector unit's fp32 copy takes its token, and every matrix block's weight load
         // comes after it on that queue.
         TileBuild.Move(b, TileDialect.Load, X, x, [zero, zero], false, loc);
         if (vector)
         {
-            Vec("copy", x, xf!);
+            TileBuild.Vector(b, loc, "copy", xf!, x);
         }
 
         foreach (var block in blocks)
@@ -108,10 +106,10 @@ public static class GemvDispatch
 
             // Row j of the tile is column c0 + j of W: one output's weights, contiguous for its sum.
             TileBuild.Move(b, TileDialect.Load, W, vIn!, [zero, c], true, loc, narrow ? (block.Width, k) : null);
-            Vec("copy", vIn!, work!);
-            Vec("mul", work!, xf!, work!);
-            b.Create(TileDialect.Reduce, loc, [work!, sums!], [], [new("kind", new StringAttr("sum"))]);
-            Vec("copy", sums!, vOut!);
+            TileBuild.Vector(b, loc, "copy", work!, vIn!);
+            TileBuild.Vector(b, loc, "mul", work!, work!, xf!);
+            TileBuild.Reduce(b, loc, "sum", work!, sums!);
+            TileBuild.Vector(b, loc, "copy", vOut!, sums!);
             TileBuild.Move(b, TileDialect.Store, vOut!, Y, [c, zero], false, loc);
         }
 

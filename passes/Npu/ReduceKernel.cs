@@ -140,20 +140,19 @@ public sealed class ReduceKernel
 
         var (inner, r) = TileBuild.For(b, loc, _rows, rb, "r");
         Steps(inner, loc, 0, true, idx, x, r, zero, t);
-        var k = new RowKernel.Block(inner, loc, [], [], [], t.Out);
         string reduce = _kind is "max" or "min" ? "max" : "sum";
         if (_kind == "min")
         {
-            k.Vec("mul", t.Acc, t.Acc, -1.0);
+            TileBuild.Vector(inner, loc, "mul", t.Acc, t.Acc, -1.0);
         }
 
-        k.Reduce(reduce, t.Acc, t.S);
+        TileBuild.Reduce(inner, loc, reduce, t.Acc, t.S);
         if (_kind is "min" or "mean")
         {
-            k.Vec("mul", t.S, t.S, _kind == "min" ? -1.0 : (double)(1f / _count));
+            TileBuild.Vector(inner, loc, "mul", t.S, t.S, _kind == "min" ? -1.0 : (double)(1f / _count));
         }
 
-        k.Vec("copy", t.Out, t.S);
+        TileBuild.Vector(inner, loc, "copy", t.Out, t.S);
         TileBuild.Move(inner, TileDialect.Store, t.Out, y, [.. idx.Where((_, i) => !_lead[i].Reduced), r, zero], false, loc);
         dispatch.Result(0).NameHint = op.Result(0).NameHint;
         op.Result(0).ReplaceAllUsesWith(dispatch.Result(0));
@@ -187,17 +186,16 @@ public sealed class ReduceKernel
     private void Step(OpBuilder b, Location loc, bool first, Value[] idx, Value x, Value r, Value zero, Tiles t)
     {
         TileBuild.Move(b, TileDialect.Load, x, t.In, [.. idx, .. _transpose ? new[] { zero, r } : [r, zero]], _transpose, loc);
-        var k = new RowKernel.Block(b, loc, [], [], [], t.Out);
         var f32 = first ? t.Acc : t.W!;
-        k.Vec("copy", f32, t.In);
+        TileBuild.Vector(b, loc, "copy", f32, t.In);
         if (_kind == "sum_square")
         {
-            k.Vec("mul", f32, f32, f32);
+            TileBuild.Vector(b, loc, "mul", f32, f32, f32);
         }
 
         if (!first)
         {
-            k.Vec(_kind is "max" or "min" ? _kind : "add", t.Acc, t.Acc, f32);
+            TileBuild.Vector(b, loc, _kind is "max" or "min" ? _kind : "add", t.Acc, t.Acc, f32);
         }
     }
 

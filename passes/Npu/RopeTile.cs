@@ -40,9 +40,9 @@ internal static class RopeTile
         // Tables: one row per position, repeated over the heads (the dim whose step is 0).
         long[] tableShape = headsMajor ? [1, r, 2, w] : [g, 1, 2, w];
         long[] repeat = headsMajor ? [0, 1, 1, 1] : [1, 0, 1, 1];
-        var tables = new[] { "Cos", "Sin" }.Select(n => View(b, loc, TileBuild.Bind(body, tableShape, et, n), [0, 0, 0, 0], repeat, full, et)).ToArray();
+        var tables = new[] { "Cos", "Sin" }.Select(n => TileBuild.View(b, loc, TileBuild.Bind(body, tableShape, et, n), full, [0, 0, 0, 0], repeat, null, n + "b")).ToArray();
         var y = TileBuild.Bind(body, full, et, "Y");
-        Value Half(Value of, int i) => View(b, loc, of, [0, 0, i, 0], null, half, et);
+        Value Half(Value of, int i) => TileBuild.View(b, loc, of, half, [0, 0, i, 0], null, null, of.NameHint + (i + 1));
         Value[] xs = [Half(x, 0), Half(x, 1)], cs = [Half(tables[0], 0), Half(tables[0], 1)], ss = [Half(tables[1], 0), Half(tables[1], 1)], ys = [Half(y, 0), Half(y, 1)];
 
         Value Tile(string name, Type elem, int copies) => TileBuild.Alloc(b, loc, name, [gb, rb, 1, w], elem, MemorySpace.Sram, copies);
@@ -64,8 +64,7 @@ internal static class RopeTile
             TileBuild.Move(inner, TileDialect.Load, ss[i], st[i], idx, false, loc);
         }
 
-        void Vec(string kind, Value dst, Value a, Value? other = null) =>
-            inner.Create(TileDialect.Vector, loc, other is null ? [a, dst] : [a, other, dst], [], [new("kind", new StringAttr(kind))]);
+        void Vec(string kind, Value dst, Value a, Value? other = null) => TileBuild.Vector(inner, loc, kind, dst, a, other);
         Vec("copy", xf[0], xt[0]);
         Vec("copy", xf[1], xt[1]);
         Vec("mul", work[0], xf[0], ct[0]);    // x₁c₁
@@ -101,18 +100,5 @@ internal static class RopeTile
         }
 
         return (1, Math.Max(1, Math.Min(Math.Min(r, fit / w), Math.Min(Pipelined(r, 16 * w), maxDim))));
-    }
-
-    private static Value View(OpBuilder b, Location loc, Value src, long[] offsets, long[]? steps, long[] shape, Type elem)
-    {
-        var attrs = new List<KeyValuePair<string, Attribute>> { new("offsets", ArrayAttr.OfInts(offsets)) };
-        if (steps is not null)
-        {
-            attrs.Add(new("steps", ArrayAttr.OfInts(steps)));
-        }
-
-        var v = b.Create(TileDialect.View, loc, [src], [new MemRefType([.. shape.Select(n => new Dim(n))], elem, MemorySpace.Dram)], attrs).Result(0);
-        v.NameHint = src.NameHint + (offsets[2] == 1 ? "2" : steps is null ? "1" : "b");
-        return v;
     }
 }

@@ -47,15 +47,12 @@ public sealed class RowKernel
         public Value Out => output;
 
         /// <summary>dst = kind(a[, b]).</summary>
-        public void Vec(string kind, Value dst, Value a, Value? b = null) =>
-            builder.Create(TileDialect.Vector, loc, b is null ? [a, dst] : [a, b, dst], [], [new("kind", new StringAttr(kind))]);
+        public void Vec(string kind, Value dst, Value a, Value? b = null) => TileBuild.Vector(builder, loc, kind, dst, a, b);
 
         /// <summary>dst = a kind <paramref name="scalar"/>.</summary>
-        public void Vec(string kind, Value dst, Value a, double scalar) =>
-            builder.Create(TileDialect.Vector, loc, [a, dst], [], [new("kind", new StringAttr(kind)), new("scalar", new FloatAttr(scalar, FloatType.F32))]);
+        public void Vec(string kind, Value dst, Value a, double scalar) => TileBuild.Vector(builder, loc, kind, dst, a, scalar);
 
-        public void Reduce(string kind, Value src, Value dst) =>
-            builder.Create(TileDialect.Reduce, loc, [src, dst], [], [new("kind", new StringAttr(kind))]);
+        public void Reduce(string kind, Value src, Value dst) => TileBuild.Reduce(builder, loc, kind, src, dst);
     }
 
     /// <summary>Whether the result's rows fit the vector unit (rows ≥ 1 and cols ≥ 1) and the element types are f16/bf16.</summary>
@@ -107,7 +104,7 @@ public sealed class RowKernel
                 var shape = ((MemRefType)tiles[i].Type).Shape!;
                 blockIns[i] = TileBuild.Alloc(ob, loc, $"in{i}.f32", shape[0].Size, shape[1].Size, FloatType.F32, MemorySpace.Sram, 1);
                 TileBuild.Move(ob, TileDialect.Load, views[i], tiles[i], [zero, zero], false, loc);
-                new Block(ob, loc, [], [], [], blockIns[i]).Vec("copy", blockIns[i], tiles[i]);
+                TileBuild.Vector(ob, loc, "copy", blockIns[i], tiles[i]);
             }
         }
 

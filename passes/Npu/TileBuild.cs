@@ -78,6 +78,37 @@ internal static class TileBuild
         b.Create(def, loc, [src, dst, .. indices], [], attrs);
     }
 
+    /// <summary><c>tile.vector</c>: dst = kind(a[, other]).</summary>
+    public static void Vector(OpBuilder b, Location loc, string kind, Value dst, Value a, Value? other = null) =>
+        b.Create(TileDialect.Vector, loc, other is null ? [a, dst] : [a, other, dst], [], [new("kind", new StringAttr(kind))]);
+
+    /// <summary><c>tile.vector</c>: dst = a kind <paramref name="scalar"/>.</summary>
+    public static void Vector(OpBuilder b, Location loc, string kind, Value dst, Value a, double scalar) =>
+        b.Create(TileDialect.Vector, loc, [a, dst], [], [new("kind", new StringAttr(kind)), new("scalar", new FloatAttr(scalar, FloatType.F32))]);
+
+    /// <summary><c>tile.reduce</c>: dst[i][0] = kind over the row src[i].</summary>
+    public static void Reduce(OpBuilder b, Location loc, string kind, Value src, Value dst) =>
+        b.Create(TileDialect.Reduce, loc, [src, dst], [], [new("kind", new StringAttr(kind))]);
+
+    /// <summary>A <c>tile.view</c> of <paramref name="src"/> of <paramref name="shape"/> from <paramref name="offsets"/>,
+    /// with optional steps and permutation, named <paramref name="name"/>.</summary>
+    public static Value View(OpBuilder b, Location loc, Value src, long[] shape, long[] offsets, long[]? steps, long[]? perm, string name)
+    {
+        var attrs = new List<KeyValuePair<string, Attribute>> { new("offsets", ArrayAttr.OfInts(offsets)) };
+        if (perm is not null)
+        {
+            attrs.Add(new("perm", ArrayAttr.OfInts(perm)));
+        }
+
+        if (steps is not null)
+        {
+            attrs.Add(new("steps", ArrayAttr.OfInts(steps)));
+        }
+
+        var type = new MemRefType([.. shape.Select(d => new Dim(d))], ((MemRefType)src.Type).ElementType, MemorySpace.Dram);
+        return Named(b.Create(TileDialect.View, loc, [src], [type], attrs).Result(0), name);
+    }
+
     private static T Named<T>(T v, string name) where T : Value
     {
         v.NameHint = name;

@@ -303,13 +303,13 @@ public sealed class NpuMoveToTilePass : NpuDispatchPass
         for (int i = 0; i < copies.Count; i++)
         {
             var c = copies[i];
-            var src = ViewOf(ib, loc, ins[c.SrcArg], c.Src, c.Shape, elem);
-            var dst = ViewOf(ib, loc, outs[c.DstArg], c.Dst, c.Shape, elem);
+            var src = ViewOf(ib, loc, ins[c.SrcArg], c.Src, c.Shape);
+            var dst = ViewOf(ib, loc, outs[c.DstArg], c.Dst, c.Shape);
             var buf = allocs.First(a => a.Key == Key(tiles[i])).Buf;
             Loops(ib, loc, c.Shape, tiles[i], zero, (b, idx) =>
             {
                 var attrs = c.Pad is { } p
-                    ? new List<KeyValuePair<string, Attribute>> { new("high", Ints(p.High)), new("low", Ints(p.Low)), new("padding", PadValue(elem, p.Value)) }
+                    ? new List<KeyValuePair<string, Attribute>> { new("high", ArrayAttr.OfInts(p.High)), new("low", ArrayAttr.OfInts(p.Low)), new("padding", PadValue(elem, p.Value)) }
                     : [];
                 b.Create(TileDialect.Load, loc, [src, buf, .. idx], [], attrs);
                 b.Create(TileDialect.Store, loc, [buf, dst, .. idx], []);
@@ -355,34 +355,11 @@ public sealed class NpuMoveToTilePass : NpuDispatchPass
 
     private static string Key(long[] tile) => string.Join('x', tile);
 
-    private static ArrayAttr Ints(IEnumerable<long> v) => new([.. v.Select(x => (Attribute)IntegerAttr.I64(x))]);
-
     private static Attribute PadValue(Type elem, double v) => elem is FloatType f ? new FloatAttr(v, f) : new IntegerAttr((long)v, elem);
 
     /// <summary>The binding itself, or a <c>tile.view</c> of it of <paramref name="shape"/>.</summary>
-    private static Value ViewOf(OpBuilder b, Location loc, Value binding, View? v, long[] shape, Type elem)
-    {
-        if (v is null)
-        {
-            return binding;
-        }
-
-        var attrs = new List<KeyValuePair<string, Attribute>> { new("offsets", Ints(v.Offsets)) };
-        if (v.Perm is { } p)
-        {
-            attrs.Add(new("perm", Ints(p)));
-        }
-
-        if (v.Steps is { } s)
-        {
-            attrs.Add(new("steps", Ints(s)));
-        }
-
-        var type = new MemRefType([.. shape.Select(d => new Dim(d))], elem, MemorySpace.Dram);
-        var view = b.Create(TileDialect.View, loc, [binding], [type], attrs).Result(0);
-        view.NameHint = binding.NameHint + "v";
-        return view;
-    }
+    private static Value ViewOf(OpBuilder b, Location loc, Value binding, View? v, long[] shape) =>
+        v is null ? binding : TileBuild.View(b, loc, binding, shape, v.Offsets, v.Steps, v.Perm, binding.NameHint + "v");
 
     /// <summary>Nested <c>tile.for</c>s over the dims a tile does not cover whole (step: the tile's size there, 1 outside
     /// it), then <paramref name="body"/> with one index per dim.</summary>

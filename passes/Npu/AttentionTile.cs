@@ -55,9 +55,7 @@ internal sealed class AttentionTile
         // The roofline's work is the visible (query, key) pairs, not the masked parts of diagonal blocks the tiles compute.
         long pairs = s.Causal ? Enumerable.Range(0, s.S).Sum(i => (long)Math.Min(s.T, i + 1 + s.QOffset)) : (long)s.S * s.T;
         dispatch.SetAttr("npu.macs", IntegerAttr.I64(2 * pairs * s.Hq * s.D));
-        dispatch.Result(0).NameHint = op.Result(0).NameHint;
-        op.Result(0).ReplaceAllUsesWith(dispatch.Result(0));
-        op.Erase();
+        TileBuild.Replace(op, dispatch);
     }
 
     /// <summary>The blocks the op's <c>npu.attention_tiles = [heads per block, rows per head, keys per block]</c> asks for

@@ -141,7 +141,10 @@ public static class NpuPlacement
         : Enumerable.Range(0, ((TensorType)op.Operand(0).Type).Rank).Reverse().ToArray();
 
     /// <summary>Bytes per element of a tensor type the bundle can hold, or 0.</summary>
-    public static int ElementBytes(Type t) => (t as TensorType)?.ElementType switch
+    public static int ElementBytes(Type t) => t is TensorType tt ? BytesOf(tt.ElementType) : 0;
+
+    /// <summary>Bytes of one element of <paramref name="element"/> in NPU DRAM or SRAM; 0 for a type they do not hold.</summary>
+    public static int BytesOf(Type element) => element switch
     {
         FloatType f when f == FloatType.F16 || f == FloatType.BF16 => 2,
         FloatType f when f == FloatType.F32 => 4,

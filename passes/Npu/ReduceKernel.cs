@@ -154,9 +154,7 @@ public sealed class ReduceKernel
 
         TileBuild.Vector(inner, loc, "copy", t.Out, t.S);
         TileBuild.Move(inner, TileDialect.Store, t.Out, y, [.. idx.Where((_, i) => !_lead[i].Reduced), r, zero], false, loc);
-        dispatch.Result(0).NameHint = op.Result(0).NameHint;
-        op.Result(0).ReplaceAllUsesWith(dispatch.Result(0));
-        op.Erase();
+        TileBuild.Replace(op, dispatch);
     }
 
     /// <summary>The loads of one output block over the reduced leading runs from <paramref name="from"/> on. The very

@@ -78,9 +78,7 @@ internal static class RopeTile
             TileBuild.Move(inner, TileDialect.Store, yt[i], ys[i], idx, false, loc);
         }
 
-        dispatch.Result(0).NameHint = op.Result(0).NameHint;
-        op.Result(0).ReplaceAllUsesWith(dispatch.Result(0));
-        op.Erase();
+        TileBuild.Replace(op, dispatch);
     }
 
     /// <summary>Rows of G and of R per block: whole R when a row of G fits, as many rows of G as SRAM holds, split into about

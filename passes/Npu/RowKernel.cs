@@ -119,9 +119,7 @@ public sealed class RowKernel
 
         Compute(new Block(inner, loc, blockIns, work, scalars, outTile));
         TileBuild.Move(inner, TileDialect.Store, outTile, result, [r, zero], false, loc);
-        dispatch.Result(0).NameHint = op.Result(0).NameHint;
-        op.Result(0).ReplaceAllUsesWith(dispatch.Result(0));
-        op.Erase();
+        TileBuild.Replace(op, dispatch);
     }
 
     /// <summary>Rows per block: all that fit SRAM (two copies of each streamed block and of the result's, the work and

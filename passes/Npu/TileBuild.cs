@@ -21,6 +21,18 @@ internal static class TileBuild
         return (dispatch, dispatch.Regions[0].AddBlock());
     }
 
+    /// <summary>Replaces <paramref name="op"/>'s results by <paramref name="dispatch"/>'s (names kept) and erases it.</summary>
+    public static void Replace(Operation op, Operation dispatch)
+    {
+        for (int i = 0; i < op.NumResults; i++)
+        {
+            dispatch.Result(i).NameHint = op.Result(i).NameHint;
+            op.Result(i).ReplaceAllUsesWith(dispatch.Result(i));
+        }
+
+        op.Erase();
+    }
+
     /// <summary>A DRAM memref binding of <paramref name="shape"/> added to the dispatch body.</summary>
     public static Value Bind(Block body, long[] shape, Type elem, string name) =>
         Named(body.AddArgument(new MemRefType([.. shape.Select(d => new Dim(d))], elem, MemorySpace.Dram)), name);

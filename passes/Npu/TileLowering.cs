@@ -282,16 +282,8 @@ public static partial class TileLowering
     private static long Const(Value v) => v.DefiningOp is { Name: "arith.constant" } c && c.GetAttr("value") is IntegerAttr i ? i.Value
         : throw new DiagnosticException(new Diagnostic(Severity.Error, NpuCodes.LowerUnsupported, "NPU lowering: a tile index must be a loop variable or a constant", v.Location));
 
-    public static int Elem(ShapedType t) => t.ElementType switch
-    {
-        FloatType { Width: 32 } => 4,
-        FloatType { Width: 16 } => 2,
-        IntegerType { Width: 8 } => 1,
-        IntegerType { Width: 64 } => 8,   // moved (ids, int tensors), never computed on
-        IntegerType { Width: 32 } => 4,
-        IntegerType { Width: 1 } => 1,
-        _ => throw NpuCodes.Error(NpuCodes.LowerUnsupported, "tile", $"no NPU tiles of {t.ElementType}"),
-    };
+    public static int Elem(ShapedType t) => NpuPlacement.BytesOf(t.ElementType) is var n and > 0 ? n
+        : throw NpuCodes.Error(NpuCodes.LowerUnsupported, "tile", $"no NPU tiles of {t.ElementType}");
 
     /// <summary>The ISA's name of a tile's element type (a bool is a byte the vector unit reads as i8).</summary>
     private static string TypeName(ShapedType t) => t.ElementType is IntegerType { Width: 1 } ? "i8" : t.ElementType.Text;

@@ -386,14 +386,8 @@ public sealed class NpuMoveToTilePass : NpuDispatchPass
     /// pads, split sizes), which the dispatch has folded into its views.</summary>
     private static void Replace(Operation op, Operation dispatch)
     {
-        for (int i = 0; i < op.NumResults; i++)
-        {
-            dispatch.Result(i).NameHint = op.Result(i).NameHint;
-            op.Result(i).ReplaceAllUsesWith(dispatch.Result(i));
-        }
-
         var operands = op.Operands.Select(v => v!).ToList();
-        op.Erase();
+        TileBuild.Replace(op, dispatch);
         foreach (var c in operands.Select(v => v.DefiningOp).OfType<Operation>().Distinct())
         {
             if (c.Name is "arith.constant" or "graph.none" && c.Results.All(r => !r.HasUses))

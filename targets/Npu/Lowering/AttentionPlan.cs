@@ -40,44 +40,6 @@ public readonly record struct RowBlock(int Group, int H0, int Nh, int S0, int Ns
 /// <see cref="Masked"/>: some row of the block cannot see some key of it (causal diagonal).</summary>
 public readonly record struct AttnStep(int Rb, int J0, int Bc, bool First, bool Last, bool Masked);
 
-/// <summary>SRAM placement of every buffer (byte offsets, each 64-byte aligned) and accumulator rows.</summary>
-public sealed record AttentionLayout(long Const, long Mask, long[] Q, long[] K, long[] V, long[] S, long[] Pv, long O, long[] Out,
-    long[] M, long[] Alpha, long[] L, long Mx, long Rs, long Linv, long[] MaskIn, long MaskF, long End, int AccS, int AccPv, int AccRows)
-{
-    /// <param name="alloc">Allocates a named SRAM buffer (the kernel's <see cref="ProgramBuilder.Alloc"/>); null lays
-    /// the buffers out back to back, to size a candidate tiling.</param>
-    public static AttentionLayout Of(NpuTarget t, AttentionShape sh, int br, int bc, int e, Func<string, long, long>? alloc = null)
-    {
-        int d = sh.D;
-        long at = 0;
-        long Take(string name, long bytes)
-        {
-            long here = alloc?.Invoke(name, bytes) ?? at;
-            at = Math.Max(at, here + TileCostModel.Align(bytes));
-            return here;
-        }
-
-        long[] Two(string name, long bytes) => [Take(name + "0", bytes), Take(name + "1", bytes)];
-        // One buffer: 16 scalars, then the mask row (Bc zeros, Bc −inf), loaded together.
-        long cst = Take("consts", (16 * 4) + (2L * bc * 4)), mask = cst + (16 * 4);
-        long[] q = Two("q", (long)br * d * e), k = Two("k", (long)bc * d * e), v = Two("v", (long)bc * d * e), s = Two("s", (long)br * bc * 4), pv = Two("pv", (long)br * d * 4);
-        long o = Take("o", (long)br * d * 4);
-        // P narrowed to the element type for the P·V product, double-buffered like S.
-        Two("p", (long)br * bc * e);
-        long[] outb = Two("out", (long)br * d * e), m = Two("m", br * 4L), alpha = Two("alpha", br * 4L), l = Two("l", br * 4L);
-        long mx = Take("mx", br * 4L), rs = Take("rs", br * 4L), linv = Take("linv", br * 4L);
-
-        // A runtime mask tile as loaded (double-buffered: the load of step i+2 overlaps the softmax of step i) and widened to f32.
-        long maskTile = (long)br * bc;
-        long[] maskIn = sh.Mask is null ? [0, 0] : Two("mask_in", maskTile * sh.Mask.Elem);
-        long maskF = sh.Mask is null ? 0 : Take("mask_f32", maskTile * 4);
-        int accS = br * Ceil(bc, t.MatrixCols), accPv = br * Ceil(d, t.MatrixCols);
-        return new AttentionLayout(cst, mask, q, k, v, s, pv, o, outb, m, alpha, l, mx, rs, linv, maskIn, maskF, at, 0, accS, accS + accPv);
-    }
-
-    public static int Ceil(int a, int b) => (a + b - 1) / b;
-}
-
 /// <summary>
 /// Flash attention's blocks (<see cref="Tiles"/>), block schedule, resource checks and cost estimate. npu-attention-to-tile
 /// (passes/Npu/AttentionTile.cs) writes the kernel as tile ops over these blocks; docs/npu/attention.md describes it.
@@ -217,19 +179,35 @@ public static class AttentionPlan
         return steps;
     }
 
+    /// <summary>The SRAM bytes (every buffer 64-byte aligned) and accumulator rows the dispatch's tiles take for blocks of
+    /// <paramref name="br"/> query rows and <paramref name="bc"/> keys (<c>AttentionTile</c> allocates them).</summary>
+    public static (long SramBytes, int AccRows) Footprint(NpuTarget t, AttentionShape sh, int br, int bc, int e)
+    {
+        long d = sh.D, maskTile = (long)br * bc;
+        // Single: the constants (scalars, the causal mask row), O, the row max, sum and 1/l scratch, the f32 mask tile.
+        long[] single = [(16 * 4) + (2L * bc * 4), br * d * 4, br * 4L, br * 4L, br * 4L, sh.Mask is null ? 0 : maskTile * 4];
+        // Two copies: Q, Kᵀ, V, S, P·V, P, the output, m, α, l, the mask tile as loaded.
+        long[] twice = [br * d * e, bc * d * e, bc * d * e, maskTile * 4, br * d * 4, maskTile * e, br * d * e, br * 4L, br * 4L, br * 4L,
+            sh.Mask is null ? 0 : maskTile * sh.Mask.Elem];
+        long bytes = single.Sum(TileCostModel.Align) + (2 * twice.Sum(TileCostModel.Align));
+        return (bytes, (br * Ceil(bc, t.MatrixCols)) + (br * Ceil(sh.D, t.MatrixCols)));
+    }
+
+    public static int Ceil(int a, int b) => (a + b - 1) / b;
+
     /// <summary>Null if the tiles fit the target, else why not.</summary>
     public static string? Misfit(NpuTarget t, AttentionShape s, int br, int bc, int e)
     {
         const int maxN = 65535;   // u16 n of vector instructions and of the mm.mac/mm.drain strides
-        var lay = AttentionLayout.Of(t, s, br, bc, e);
-        if (lay.End > t.SramBytes)
+        var (sram, accRows) = Footprint(t, s, br, bc, e);
+        if (sram > t.SramBytes)
         {
-            return $"needs {lay.End} bytes of SRAM, target has {t.SramBytes}";
+            return $"needs {sram} bytes of SRAM, target has {t.SramBytes}";
         }
 
-        if (lay.AccRows > Math.Min(t.AccumulatorRows, TileCostModel.MaxRows + 1) || br > TileCostModel.MaxRows)
+        if (accRows > Math.Min(t.AccumulatorRows, TileCostModel.MaxRows + 1) || br > TileCostModel.MaxRows)
         {
-            return $"needs {lay.AccRows} accumulator rows, target has {t.AccumulatorRows}";
+            return $"needs {accRows} accumulator rows, target has {t.AccumulatorRows}";
         }
 
         if ((long)br * bc > maxN || (long)br * s.D > maxN || 2L * bc + 16 > maxN)
@@ -262,9 +240,9 @@ public static class AttentionPlan
         {
             var rb = rbs[st.Rb];
             int nr = rb.Rows, bc = st.Bc;
-            long mat = (long)AttentionLayout.Ceil(bc, cols) * AttentionLayout.Ceil(d, rows) * ((rows * t.WeightLoadCyclesPerRow) + Mac(nr))
-                + ((long)AttentionLayout.Ceil(d, cols) * AttentionLayout.Ceil(bc, rows) * ((rows * t.WeightLoadCyclesPerRow) + Mac(nr)))
-                + ((long)(AttentionLayout.Ceil(bc, cols) + AttentionLayout.Ceil(d, cols)) * nr * t.DrainCyclesPerRow);
+            long mat = (long)Ceil(bc, cols) * Ceil(d, rows) * ((rows * t.WeightLoadCyclesPerRow) + Mac(nr))
+                + ((long)Ceil(d, cols) * Ceil(bc, rows) * ((rows * t.WeightLoadCyclesPerRow) + Mac(nr)))
+                + ((long)(Ceil(bc, cols) + Ceil(d, cols)) * nr * t.DrainCyclesPerRow);
             long vec = (nr * (Vr(bc) + Vs(bc) + Vr(bc) + (st.Masked ? Vs(bc) : 0) + (st.First ? 0 : Vs(d))))
                 + (2 * Vs((long)nr * bc)) + Vt((long)nr * bc) + Vs((long)nr * d) + (st.First ? 0 : (4 * Vs(nr)) + Vt(nr))
                 + (st.Last ? Vt(nr) + (nr * Vs(d)) + Vs((long)nr * d) : 0);

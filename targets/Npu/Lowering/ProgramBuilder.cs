@@ -36,7 +36,6 @@ public sealed class ProgramBuilder(NpuTarget target)
     /// <summary>The constant pool's bytes (fp32 values, little-endian, each run 64-byte aligned).</summary>
     public byte[] ConstantPool => [.. _pool];
     public IReadOnlyList<TensorDecl> Tensors => _tensors;
-    public int DescriptorCount => _descIds.Count;
 
     /// <summary>Every SRAM buffer the kernels allocated, in allocation order, with its live range.</summary>
     public IReadOnlyList<SramBuffer> Buffers => _buffers;
